@@ -1,0 +1,165 @@
+package control
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// instance is one spawned server process and, through its process group
+// and the process tree, everything it started.
+type instance struct {
+	spec Spec
+	pid  int
+	// proc is kept for its pidfd: a signal through it cannot reach a
+	// process that reused the PID.
+	proc *os.Process
+	// probeAddr is where readiness is asked: the private probe socket, or
+	// the shared address.
+	probeAddr string
+	reaper    *reaper
+	started   time.Time
+
+	// done is closed by the one goroutine that receives the exit status,
+	// after it has set exit.
+	done chan struct{}
+	exit Exit
+}
+
+// spawn writes the Spec's files and execs the server with stdout and stderr
+// on out and, when it takes them, the listening socket as fd 3 and a
+// private probe socket as fd 4.
+func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
+	for path, content := range spec.Files {
+		if err := writeFileAtomic(path, content); err != nil {
+			return nil, err
+		}
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	defer devnull.Close()
+	files := []*os.File{devnull, out, out}
+	if spec.TakesFD {
+		files = append(files, listener)
+	}
+	probeAddr := addr(spec.Host, spec.Port)
+	if spec.ProbeFD {
+		probe, err := listen(addr(loopback(spec.Host), 0))
+		if err != nil {
+			return nil, fmt.Errorf("probe socket: %w", err)
+		}
+		defer probe.Close() // the server has its own copy
+		probeAddr = localAddr(probe)
+		files = append(files, probe)
+	}
+	attr := &os.ProcAttr{
+		Dir:   spec.Dir,
+		Env:   spec.Env,
+		Files: files,
+		// Its own group: terminal signals meant for the supervisor do not
+		// reach it, and a stop can address all its workers at once.
+		Sys: &syscall.SysProcAttr{Setpgid: true},
+	}
+	p, exited, err := r.start(spec.Path, spec.Args, attr)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	in := &instance{spec: spec, proc: p, reaper: r, pid: p.Pid, started: time.Now(), done: make(chan struct{}), probeAddr: probeAddr}
+	go func() {
+		ws := <-exited
+		in.exit = exitOf(in.pid, ws)
+		close(in.done)
+	}()
+	return in, nil
+}
+
+func exitOf(pid int, ws syscall.WaitStatus) Exit {
+	e := Exit{PID: pid, Code: ws.ExitStatus(), At: time.Now()}
+	if ws.Signaled() {
+		e.Signal = unix.SignalName(ws.Signal())
+		e.Code = 128 + int(ws.Signal())
+	}
+	return e
+}
+
+func (in *instance) exited() bool {
+	select {
+	case <-in.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal sends sig to the master only; the pidfd behind os.Process makes a
+// late signal to a reaped PID a no-op instead of a hit on a stranger.
+func (in *instance) signal(sig syscall.Signal) error {
+	err := in.proc.Signal(sig)
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+// processes lists the master and everything below it or in its group.
+func (in *instance) processes() []int {
+	var pids []int
+	if !in.exited() {
+		pids = append(pids, in.pid)
+	}
+	return append(pids, Descendants(in.pid)...)
+}
+
+// kill sends SIGKILL to the group while its leader is unreaped, then to
+// every process of the instance found in the tree, until none is left or
+// the deadline passes. Returns the PIDs still there.
+func (in *instance) kill(deadline time.Time) []int {
+	in.reaper.signalGroup(in.pid, syscall.SIGKILL)
+	return killAll(in.processes, deadline)
+}
+
+// killAll SIGKILLs what list returns, again and again (a process may fork
+// while being killed), until the list is empty or the deadline passes.
+func killAll(list func() []int, deadline time.Time) []int {
+	for {
+		pids := list()
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return pids
+		}
+		for _, pid := range pids {
+			signalOwn(pid, syscall.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeFileAtomic writes content to path through a temporary file and a
+// rename, so a server never reads half a config.
+func writeFileAtomic(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(content); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

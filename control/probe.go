@@ -1,0 +1,132 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Result is the outcome of one readiness probe.
+type Result int
+
+// Probe results.
+const (
+	// Unreachable: nothing answered (refused, reset, timed out).
+	Unreachable Result = iota
+	// Failure: the server answered with a 5xx.
+	Failure
+	// Success: the application answered below 500.
+	Success
+)
+
+// prober asks a server over HTTP whether the application answers. Each
+// probe uses a fresh connection: a kept-alive one could belong to an
+// instance that is going away.
+type prober struct {
+	url    string
+	path   string
+	client *http.Client
+}
+
+// newProber probes path at address (host:port); an unspecified host is
+// asked on loopback.
+func newProber(address, path string) *prober {
+	host, port, _ := net.SplitHostPort(address)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = loopback(host)
+	}
+	return &prober{
+		url:  "http://" + net.JoinHostPort(host, port) + path,
+		path: path,
+		client: &http.Client{
+			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+			// A redirect is an answer from the application: do not follow it.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// probe sends one request. A refused connection or a 5xx is a failed probe
+// with a detail, not an error; err is only for a probe that could not be
+// made at all.
+func (p *prober) probe(ctx context.Context) (Result, string, error) {
+	code, err := p.get(ctx)
+	switch {
+	case err != nil && !isConnError(err):
+		return Unreachable, "", err
+	case err != nil:
+		return Unreachable, err.Error(), nil
+	case code >= 500:
+		return Failure, fmt.Sprintf("GET %s: %d %s", p.path, code, http.StatusText(code)), nil
+	}
+	return Success, fmt.Sprintf("%d %s", code, http.StatusText(code)), nil
+}
+
+func (p *prober) get(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("User-Agent", "gearctl-probe")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// isConnError tells a server that does not answer (yet) from a request that
+// cannot be made: everything the transport reports is the former.
+func isConnError(err error) bool {
+	var uerr *url.Error
+	return errors.As(err, &uerr)
+}
+
+// waitReady probes until the application answers below 500 or ctx ends,
+// and returns the last failure's detail either way.
+// A refused connection is retried every 5 ms (it costs the server nothing
+// and bounds the reported time to ready); a connection the server holds is
+// simply waited on, since it is answered the moment the server can; a 5xx
+// backs off, because each one usually costs the server a failed import and a
+// traceback in the log.
+func (p *prober) waitReady(ctx context.Context) (string, error) {
+	const attempt = 2 * time.Second
+	backoff := 10 * time.Millisecond
+	var last string
+	for {
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		res, detail, err := p.probe(actx)
+		cancel()
+		if err != nil {
+			return last, err
+		}
+		if res == Success {
+			return detail, nil
+		}
+		var wait time.Duration
+		switch {
+		case ctx.Err() != nil:
+			return last, ctx.Err()
+		case res == Failure:
+			last = detail
+			wait, backoff = backoff, min(2*backoff, time.Second)
+		case errors.Is(actx.Err(), context.DeadlineExceeded):
+			last = fmt.Sprintf("GET %s: no answer in %s", p.path, attempt)
+		default:
+			last = detail
+			wait = 5 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package control
+
+import (
+	"fmt"
+	"time"
+)
+
+// beginRestart starts a candidate instance of the requested spec. When the
+// new server takes the listening socket it runs beside the current one,
+// which serves until the candidate is ready; otherwise the current one has
+// to be stopped first and is started again if the candidate fails.
+func (s *Supervisor) beginRestart(req request) error {
+	state := s.Status().State
+	if s.restart != nil || state == Reloading {
+		req.reply <- &StateError{Op: "restart", State: state}
+		return nil
+	}
+	spec := req.spec
+	op := &restartOp{spec: spec, reply: req.reply}
+	serving := s.cur != nil && state == Ready
+	// Beside the old one only if the new one can be asked on its own
+	// socket; otherwise the old one stops first and, where the listening
+	// socket stays open, connections wait in its backlog meanwhile.
+	overlap := serving && spec.TakesFD && spec.ProbeFD && (s.spec.TakesFD || addr(spec.Host, spec.Port) != addr(s.spec.Host, s.spec.Port))
+	s.setState(Restarting, "")
+	if !overlap {
+		if s.retry != nil {
+			s.retry.Stop()
+		}
+		if s.cur != nil {
+			if serving {
+				fallback := s.spec
+				op.fallback = &fallback
+				s.log.Info(fmt.Sprintf("%s cannot hand its socket over: stopping pid %d before starting %s", s.spec.Name, s.cur.pid, spec.Name))
+			}
+			s.stopInstance(s.cur)
+			s.cur = nil
+		}
+	}
+	cand, err := s.spawn(spec, time.Now().Add(spec.StartTimeout))
+	if err != nil {
+		return s.restartFailed(op, err.Error())
+	}
+	op.cand = cand
+	s.restart = op
+	s.log.Info(fmt.Sprintf("%s pid %d starting beside the current instance", spec.Name, cand.pid))
+	return nil
+}
+
+// handleCandidate promotes a ready candidate or drops a failed one.
+func (s *Supervisor) handleCandidate(ev event) error {
+	op := s.restart
+	cand := op.cand
+	switch ev.kind {
+	case evReady:
+		s.restart = nil
+		old := s.cur
+		s.cur, s.spec, s.seqStart, s.failures = cand, op.spec, cand.started, 0
+		now := time.Now()
+		s.update(func(st *Status) { st.ReadyAt = now })
+		s.setState(Ready, "")
+		s.log.Info(fmt.Sprintf("%s pid %d ready in %.2fs", op.spec.Name, cand.pid, now.Sub(cand.started).Seconds()))
+		s.retire(old, op.reply)
+		return nil
+	case evNotReady:
+		cand.kill(time.Now().Add(op.spec.StopTimeout))
+		return s.restartFailed(op, fmt.Sprintf("not ready within %s: %s", op.spec.StartTimeout, ev.detail))
+	case evExited:
+		cand.kill(time.Now().Add(op.spec.StopTimeout))
+		return s.restartFailed(op, fmt.Sprintf("pid %d %s before it was ready", cand.pid, cand.exit))
+	}
+	return nil
+}
+
+// restartFailed answers a failed restart and leaves the gear serving with
+// what it had: the current instance, or the previous spec started again.
+func (s *Supervisor) restartFailed(op *restartOp, cause string) error {
+	s.restart = nil
+	err := &FailError{Server: op.spec.Name, Cause: cause, LastLines: s.out.lastLines()}
+	switch {
+	case s.cur != nil:
+		s.setState(Ready, "")
+		err.Cause += fmt.Sprintf("; %s pid %d keeps serving", s.spec.Name, s.cur.pid)
+		op.reply <- err
+		return nil
+	case op.fallback != nil:
+		err.Cause += fmt.Sprintf("; starting %s again", op.fallback.Name)
+		op.reply <- err
+		return s.startSequence(*op.fallback)
+	}
+	op.reply <- err
+	return err
+}
+
+// retire stops an instance that has been replaced, in the background since
+// the new one already serves, and then answers the restart: once it
+// returns, no new request reaches old code.
+func (s *Supervisor) retire(in *instance, reply chan error) {
+	if in == nil {
+		reply <- nil
+		return
+	}
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		s.stopInstance(in)
+		reply <- nil
+	}()
+}

@@ -1,0 +1,45 @@
+package control
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// relayed are passed to the server's master as they are.
+var relayed = []os.Signal{unix.SIGUSR1, unix.SIGUSR2, unix.SIGTTIN, unix.SIGTTOU, unix.SIGWINCH}
+
+// RelaySignals makes this process's signals the gear's, for `run`: TERM and
+// INT stop it gracefully (a second one kills), HUP reloads the server, and
+// USR1, USR2, TTIN, TTOU and WINCH go to the server's master as they are.
+// It returns when Run has returned.
+func (s *Supervisor) RelaySignals() {
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, append([]os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}, relayed...)...)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-s.quit:
+			return
+		case sig := <-ch:
+			switch sig {
+			case unix.SIGTERM, unix.SIGINT:
+				s.log.Info("got " + sig.String() + ": stopping")
+				s.Stop()
+			case unix.SIGHUP:
+				go func() {
+					if err := s.Reload(context.Background()); err != nil {
+						s.log.Warn("reload: " + err.Error())
+					}
+				}()
+			default:
+				if err := s.Signal(sig.(syscall.Signal)); err != nil {
+					s.log.Warn("relay " + sig.String() + ": " + err.Error())
+				}
+			}
+		}
+	}
+}

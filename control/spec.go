@@ -1,0 +1,56 @@
+package control
+
+import (
+	"syscall"
+	"time"
+)
+
+// Spec says how to run one instance of a server: what to exec, how to talk
+// to it with signals, how its listening socket reaches it and how to tell it
+// is ready. cartridge builds Specs; control knows no server by name.
+type Spec struct {
+	// Name is the server kind, used in messages ("gunicorn").
+	Name string
+	// Path is the executable, resolved; Args is the whole argv, Args[0]
+	// included. The server is exec'ed directly, never through a shell.
+	Path string
+	Args []string
+	// Env is the complete environment; Dir the working directory.
+	Env []string
+	Dir string
+
+	Signals Signals
+
+	// Host and Port are where the server answers.
+	Host string
+	Port int
+	// TakesFD: the server accepts on a listening socket the supervisor
+	// opens and passes as file descriptor 3 (and Args already say so, e.g.
+	// gunicorn --bind fd://3). When false the server binds Host:Port itself.
+	TakesFD bool
+	// ProbeFD: the server also accepts on a second listening socket, fd 4,
+	// which only this instance has (Args say so too). Readiness is probed
+	// there, so that during a restart the instance being replaced, which
+	// shares fd 3, cannot answer for the new one. Only then can a restart
+	// run the new instance beside the old one.
+	ProbeFD bool
+
+	// ReadyPath is requested on Host:Port; a status below 500 means ready.
+	ReadyPath string
+
+	StartTimeout time.Duration
+	StopTimeout  time.Duration
+
+	// Files are written before each spawn (generated configs, runner
+	// scripts): path -> content, created with mode 0600.
+	Files map[string]string
+}
+
+// Signals is a server's own signal map: what each request means to it.
+type Signals struct {
+	// Stop asks for a graceful stop: finish in-flight requests, then exit.
+	Stop syscall.Signal
+	// Reload asks for a graceful reload in place (same PID); 0 when the
+	// server has none.
+	Reload syscall.Signal
+}

@@ -1,0 +1,62 @@
+package control
+
+import (
+	"fmt"
+	"time"
+)
+
+// State is where a gear is in its lifecycle.
+type State string
+
+// The states, as `status` shows them.
+const (
+	Stopped    State = "stopped"
+	Starting   State = "starting"
+	Ready      State = "ready"
+	Reloading  State = "reloading"
+	Restarting State = "restarting"
+	Stopping   State = "stopping"
+	Backoff    State = "backoff"
+	Failed     State = "failed"
+)
+
+// Status is a snapshot of a gear, safe to copy.
+type Status struct {
+	State         State     `json:"state"`
+	Server        string    `json:"server"`
+	PID           int       `json:"pid,omitempty"`
+	SupervisorPID int       `json:"supervisor_pid"`
+	StartedAt     time.Time `json:"started_at,omitzero"`
+	ReadyAt       time.Time `json:"ready_at,omitzero"`
+	Restarts      int       `json:"restarts"`
+	LastExit      *Exit     `json:"last_exit,omitempty"`
+	Listen        string    `json:"listen"`
+	// Detail says why the gear is in a failed or backoff state.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Exit records how an instance ended.
+type Exit struct {
+	PID    int       `json:"pid"`
+	Code   int       `json:"code"`
+	Signal string    `json:"signal,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+func (e Exit) String() string {
+	if e.Signal != "" {
+		return fmt.Sprintf("killed by signal %s", e.Signal)
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// StateError is returned when an operation is not allowed in the gear's
+// current state.
+type StateError struct {
+	Op    string
+	State State
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("cannot %s: gear is %s", e.Op, e.State)
+}

@@ -1,0 +1,71 @@
+package control
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// killWait bounds how long SIGKILLed processes may take to disappear.
+const killWait = 5 * time.Second
+
+// stopInstance stops in gracefully with its server's own stop signal, and
+// kills the whole instance when it has not exited within its stop timeout
+// or when a second stop is requested. It returns once no process of the
+// instance is left, or killWait after the kill.
+func (s *Supervisor) stopInstance(in *instance) {
+	if err := in.signal(in.spec.Signals.Stop); err != nil {
+		s.log.Warn(fmt.Sprintf("signal %s pid %d: %v", in.spec.Name, in.pid, err))
+	}
+	timer := time.NewTimer(in.spec.StopTimeout)
+	defer timer.Stop()
+	select {
+	case <-in.done:
+	case <-timer.C:
+		s.log.Warn(fmt.Sprintf("%s pid %d did not stop within %s; killing it", in.spec.Name, in.pid, in.spec.StopTimeout))
+	case <-s.force:
+		s.log.Warn(fmt.Sprintf("killing %s pid %d", in.spec.Name, in.pid))
+	}
+	// After a graceful exit this only finds workers the master left behind.
+	if left := in.kill(time.Now().Add(killWait)); len(left) > 0 {
+		s.log.Error(fmt.Sprintf("processes of %s pid %d survived SIGKILL: %v", in.spec.Name, in.pid, left))
+	}
+}
+
+// shutdown stops everything of the gear and returns Run's result: cause, or
+// an error when a process could not be ended.
+func (s *Supervisor) shutdown(cause error) error {
+	s.setState(Stopping, "")
+	if s.retry != nil {
+		s.retry.Stop()
+	}
+	if op := s.restart; op != nil {
+		s.restart = nil
+		s.stopInstance(op.cand)
+		op.reply <- ErrStopped
+	}
+	s.answerReload(ErrStopped)
+	if s.cur != nil {
+		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.cur.pid))
+		s.stopInstance(s.cur)
+		exit := s.cur.exit
+		s.update(func(st *Status) { st.LastExit = &exit })
+		s.cur = nil
+	}
+	s.retiring.Wait()
+	// Orphans of earlier instances and daemons that left their group are
+	// still descendants: this process is their subreaper.
+	left := killAll(func() []int { return Descendants(os.Getpid()) }, time.Now().Add(killWait))
+	var failed *FailError
+	switch {
+	case errors.As(cause, &failed):
+		s.setState(Failed, failed.Cause)
+	default:
+		s.setState(Stopped, "")
+	}
+	if len(left) > 0 {
+		return errors.Join(cause, fmt.Errorf("processes left after stop: %v", left))
+	}
+	return cause
+}

@@ -1,0 +1,162 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// proc is what the process tree needs of one /proc entry.
+type proc struct {
+	pid, ppid, pgid int
+}
+
+// readProc parses /proc/PID/stat. The command name may hold spaces and
+// parentheses, so fields are counted from the last ')'.
+func readProc(pid int) (proc, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return proc{}, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return proc{}, errors.New("malformed stat")
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 4 {
+		return proc{}, errors.New("malformed stat")
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	pgid, _ := strconv.Atoi(string(f[2]))
+	return proc{pid: pid, ppid: ppid, pgid: pgid}, nil
+}
+
+// processTable lists every process visible in /proc.
+func processTable() []proc {
+	ents, _ := os.ReadDir("/proc")
+	procs := make([]proc, 0, len(ents))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if p, err := readProc(pid); err == nil {
+			procs = append(procs, p)
+		}
+	}
+	return procs
+}
+
+// Descendants returns the PIDs below root in the process tree, and those in
+// root's process group (workers whose parent died were re-parented away from
+// root but kept the group), root itself excluded.
+func Descendants(root int) []int {
+	procs := processTable()
+	children := make(map[int][]int)
+	for _, p := range procs {
+		children[p.ppid] = append(children[p.ppid], p.pid)
+	}
+	seen := map[int]bool{root: true}
+	var out []int
+	var walk func(int)
+	walk = func(pid int) {
+		for _, c := range children[pid] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	if root != os.Getpid() {
+		for _, p := range procs {
+			if p.pgid == root && !seen[p.pid] {
+				seen[p.pid] = true
+				out = append(out, p.pid)
+				walk(p.pid)
+			}
+		}
+	}
+	return out
+}
+
+// descendsFrom reports whether pid's chain of parents reaches ancestor.
+func descendsFrom(pid, ancestor int) bool {
+	for range 256 {
+		p, err := readProc(pid)
+		if err != nil || p.ppid <= 0 {
+			return false
+		}
+		if p.ppid == ancestor {
+			return true
+		}
+		pid = p.ppid
+	}
+	return false
+}
+
+// signalOwn signals pid only if it is still a descendant of this process.
+// The pidfd pins the process first, so the check and the signal are about
+// the same process even if pid is reused in between.
+func signalOwn(pid int, sig syscall.Signal) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if err == unix.ESRCH {
+			return os.ErrProcessDone
+		}
+		return err
+	}
+	defer unix.Close(fd)
+	if !descendsFrom(pid, os.Getpid()) {
+		return os.ErrProcessDone
+	}
+	err = unix.PidfdSendSignal(fd, sig, nil, 0)
+	if err == unix.ESRCH {
+		return os.ErrProcessDone
+	}
+	return err
+}
+
+// pidfds pins each of pids with a pidfd; PIDs already gone are skipped.
+func pidfds(pids []int) []int {
+	var fds []int
+	for _, pid := range pids {
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
+// waitExited returns once every pinned process has exited, or ctx ends.
+// A pidfd becomes readable when its process exits, child of ours or not.
+func waitExited(ctx context.Context, fds []int) {
+	for len(fds) > 0 && ctx.Err() == nil {
+		pfds := make([]unix.PollFd, len(fds))
+		for i, fd := range fds {
+			pfds[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+		}
+		if _, err := unix.Poll(pfds, 20); err != nil && err != unix.EINTR {
+			return
+		}
+		var left []int
+		for i, p := range pfds {
+			if p.Revents == 0 {
+				left = append(left, fds[i])
+			}
+		}
+		fds = left
+	}
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
