@@ -18,6 +18,9 @@ type FailError struct {
 }
 
 func (e *FailError) Error() string {
+	if e.Server == "" {
+		return e.Cause
+	}
 	return fmt.Sprintf("%s %s", e.Server, e.Cause)
 }
 

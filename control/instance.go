@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gearctl/gearctl/pidfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,8 +19,10 @@ type instance struct {
 	spec Spec
 	pid  int
 	// proc is kept for its pidfd: a signal through it cannot reach a
-	// process that reused the PID.
-	proc *os.Process
+	// process that reused the PID. An adopted server, which is not our
+	// child, has adopted instead.
+	proc    *os.Process
+	adopted *pidfile.Process
 	// probeAddr is where readiness is asked: the private probe socket, or
 	// the shared address.
 	probeAddr string
@@ -98,10 +102,28 @@ func (in *instance) exited() bool {
 	}
 }
 
-// signal sends sig to the master only; the pidfd behind os.Process makes a
-// late signal to a reaped PID a no-op instead of a hit on a stranger.
+// adopt makes an instance of a server that a dead supervisor left running.
+// It is watched through its pidfd; its exit status is not ours to know.
+func adopt(r *reaper, spec Spec, p *pidfile.Process) *instance {
+	in := &instance{spec: spec, pid: p.PID(), adopted: p, reaper: r, started: p.Record().Started(),
+		done: make(chan struct{}), probeAddr: addr(spec.Host, spec.Port)}
+	go func() {
+		p.Wait(context.Background())
+		in.exit = Exit{PID: in.pid, Code: -1, At: time.Now()}
+		close(in.done)
+	}()
+	return in
+}
+
+// signal sends sig to the master only; the pidfd behind it makes a late
+// signal to a reaped PID a no-op instead of a hit on a stranger.
 func (in *instance) signal(sig syscall.Signal) error {
-	err := in.proc.Signal(sig)
+	var err error
+	if in.adopted != nil {
+		err = in.adopted.Signal(sig)
+	} else {
+		err = in.proc.Signal(sig)
+	}
 	if errors.Is(err, os.ErrProcessDone) {
 		return nil
 	}
@@ -121,13 +143,20 @@ func (in *instance) processes() []int {
 // every process of the instance found in the tree, until none is left or
 // the deadline passes. Returns the PIDs still there.
 func (in *instance) kill(deadline time.Time) []int {
-	in.reaper.signalGroup(in.pid, syscall.SIGKILL)
-	return killAll(in.processes, deadline)
+	if in.adopted == nil {
+		in.reaper.signalGroup(in.pid, syscall.SIGKILL)
+	} else if !in.exited() {
+		// Not our child, so not ours to keep unreaped: the group is
+		// signalled only while its leader is seen alive.
+		unix.Kill(-in.pid, syscall.SIGKILL)
+	}
+	return killAll(in.processes, in.pid, deadline)
 }
 
 // killAll SIGKILLs what list returns, again and again (a process may fork
-// while being killed), until the list is empty or the deadline passes.
-func killAll(list func() []int, deadline time.Time) []int {
+// while being killed), until the list is empty or the deadline passes. Each
+// one is checked to be ours or of group before it is signalled.
+func killAll(list func() []int, group int, deadline time.Time) []int {
 	for {
 		pids := list()
 		if len(pids) == 0 {
@@ -137,7 +166,7 @@ func killAll(list func() []int, deadline time.Time) []int {
 			return pids
 		}
 		for _, pid := range pids {
-			signalOwn(pid, syscall.SIGKILL)
+			signalMember(pid, group, syscall.SIGKILL)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -56,4 +57,39 @@ func localAddr(f *os.File) string {
 		return addr(net.IP(a.Addr[:]).String(), a.Port)
 	}
 	return ""
+}
+
+// takeListener duplicates fd 3 of process pid — the listening socket an
+// adopted server was given — if it is a listening socket on address. Then
+// restarts of an adopted server keep connections waiting in the same
+// backlog as for one we started.
+func takeListener(pid int, address string) (*os.File, error) {
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(pfd)
+	fd, err := unix.PidfdGetfd(pfd, 3, 0)
+	if err != nil {
+		return nil, fmt.Errorf("take fd 3 of pid %d: %w", pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil || listening != 1 || localAddr(f) != canonical(address) {
+		f.Close()
+		return nil, fmt.Errorf("fd 3 of pid %d is not a socket listening on %s", pid, address)
+	}
+	return f, nil
+}
+
+// canonical spells address as localAddr does, so the two compare.
+func canonical(address string) string {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return address
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -21,7 +21,9 @@ func (s *Supervisor) beginRestart(req request) error {
 	// Beside the old one only if the new one can be asked on its own
 	// socket; otherwise the old one stops first and, where the listening
 	// socket stays open, connections wait in its backlog meanwhile.
-	overlap := serving && spec.TakesFD && spec.ProbeFD && (s.spec.TakesFD || addr(spec.Host, spec.Port) != addr(s.spec.Host, s.spec.Port))
+	want := addr(spec.Host, spec.Port)
+	sharable := s.listener != nil && s.listenAddr == want
+	overlap := serving && spec.TakesFD && spec.ProbeFD && (sharable || want != addr(s.spec.Host, s.spec.Port))
 	s.setState(Restarting, "")
 	if !overlap {
 		if s.retry != nil {
@@ -55,7 +57,8 @@ func (s *Supervisor) handleCandidate(ev event) error {
 	case evReady:
 		s.restart = nil
 		old := s.cur
-		s.cur, s.spec, s.seqStart, s.failures = cand, op.spec, cand.started, 0
+		s.setCurrent(cand)
+		s.spec, s.seqStart, s.failures = op.spec, cand.started, 0
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt = now })
 		s.setState(Ready, "")

@@ -1,6 +1,8 @@
 package control
 
 import (
+	"errors"
+	"fmt"
 	"syscall"
 	"time"
 )
@@ -53,4 +55,19 @@ type Signals struct {
 	// Reload asks for a graceful reload in place (same PID); 0 when the
 	// server has none.
 	Reload syscall.Signal
+}
+
+// validate refuses a spec that cannot be run, before anything is stopped.
+func (s Spec) validate() error {
+	switch {
+	case s.Path == "" || len(s.Args) == 0:
+		return errors.New("spec has no command")
+	case s.Port < 1 || s.Port > 65535:
+		return fmt.Errorf("spec port %d out of range", s.Port)
+	case s.StartTimeout <= 0 || s.StopTimeout <= 0:
+		return errors.New("spec timeouts must be positive")
+	case s.Signals.Stop <= 0 || s.Signals.Stop >= 65 || s.Signals.Reload < 0 || s.Signals.Reload >= 65:
+		return errors.New("spec signals out of range")
+	}
+	return nil
 }

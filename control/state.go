@@ -20,6 +20,12 @@ const (
 	Failed     State = "failed"
 )
 
+// Settled reports whether the gear has arrived: ready, or stopped or
+// failed for good.
+func (s State) Settled() bool {
+	return s == Ready || s == Stopped || s == Failed
+}
+
 // Status is a snapshot of a gear, safe to copy.
 type Status struct {
 	State         State     `json:"state"`
@@ -44,6 +50,9 @@ type Exit struct {
 }
 
 func (e Exit) String() string {
+	if e.Code < 0 {
+		return "exited (status unknown: it was adopted, not our child)"
+	}
 	if e.Signal != "" {
 		return fmt.Sprintf("killed by signal %s", e.Signal)
 	}

@@ -56,7 +56,10 @@ func (s *Supervisor) shutdown(cause error) error {
 	s.retiring.Wait()
 	// Orphans of earlier instances and daemons that left their group are
 	// still descendants: this process is their subreaper.
-	left := killAll(func() []int { return Descendants(os.Getpid()) }, time.Now().Add(killWait))
+	left := killAll(func() []int { return Descendants(os.Getpid()) }, 0, time.Now().Add(killWait))
+	if s.opt.gear != nil {
+		s.opt.gear.forgetServer()
+	}
 	var failed *FailError
 	switch {
 	case errors.As(cause, &failed):

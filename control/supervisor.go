@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gearctl/gearctl/pidfile"
 )
 
 // Options are the parts of a supervisor that are not the server.
@@ -23,6 +25,14 @@ type Options struct {
 	// Listener, when set, is a listening socket inherited from systemd; it
 	// is handed to servers that take one instead of opening a new one.
 	Listener *os.File
+	// Adopt is a server such a dead supervisor left running: it is watched
+	// through its pidfd and stopped or replaced like an own instance.
+	Adopt *pidfile.Process
+
+	// gear, when set by Gear.Run, records the current server master with
+	// its start time and spec, so that a supervisor started after this one
+	// died can find the server and adopt or stop it.
+	gear *Gear
 }
 
 // Supervisor runs one gear: one server instance at a time, two during a
@@ -48,8 +58,9 @@ type Supervisor struct {
 	stopOnce sync.Once
 	quit     chan struct{} // closed when Run returns
 
-	mu     sync.Mutex
-	status Status
+	mu      sync.Mutex
+	status  Status
+	changed chan struct{} // closed and replaced at each state change
 
 	// Owned by Run's goroutine.
 	cur      *instance
@@ -112,8 +123,11 @@ func New(spec Spec, opt Options) *Supervisor {
 		stopping: make(chan struct{}),
 		force:    make(chan struct{}),
 		quit:     make(chan struct{}),
+		changed:  make(chan struct{}),
+		// Starting from the first moment: a client that asks before Run
+		// has spawned anything must not take the gear for stopped.
 		status: Status{
-			State:         Stopped,
+			State:         Starting,
 			Server:        spec.Name,
 			SupervisorPID: os.Getpid(),
 			Listen:        addr(spec.Host, spec.Port),
@@ -142,7 +156,11 @@ func (s *Supervisor) Run() (err error) {
 		}
 	}()
 
-	err = s.startSequence(s.spec)
+	if s.opt.Adopt != nil {
+		s.adoptServer(s.opt.Adopt)
+	} else {
+		err = s.startSequence(s.spec)
+	}
 	for err == nil {
 		select {
 		case ev := <-s.events:
@@ -179,6 +197,13 @@ func (s *Supervisor) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.status
+}
+
+// Watch returns the status and a channel closed at the next state change.
+func (s *Supervisor) Watch() (Status, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status, s.changed
 }
 
 // Reload asks the server for its own graceful reload and returns once it
@@ -232,6 +257,8 @@ func (s *Supervisor) setState(st State, detail string) {
 		s.status.ReadyAt = time.Time{}
 	}
 	snap := s.status
+	close(s.changed)
+	s.changed = make(chan struct{})
 	s.mu.Unlock()
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(snap)
@@ -267,10 +294,43 @@ func (s *Supervisor) startCurrent() error {
 	if err != nil {
 		return &FailError{Server: s.spec.Name, Cause: err.Error()}
 	}
-	s.cur = in
+	s.setCurrent(in)
 	s.setState(Starting, "")
 	s.log.Info(fmt.Sprintf("%s pid %d listening on %s", s.spec.Name, in.pid, addr(s.spec.Host, s.spec.Port)))
 	return nil
+}
+
+// adoptServer makes a server left by a dead supervisor the current
+// instance; readiness is probed as for a fresh start.
+func (s *Supervisor) adoptServer(p *pidfile.Process) {
+	in := adopt(s.reaper, s.spec, p)
+	go func() {
+		<-in.done
+		s.emit(event{kind: evExited, inst: in})
+	}()
+	if s.spec.TakesFD && s.listener == nil {
+		if l, err := takeListener(in.pid, addr(s.spec.Host, s.spec.Port)); err != nil {
+			s.log.Warn(err.Error() + "; its restarts will stop it before starting the next")
+		} else {
+			s.listener, s.listenAddr = l, addr(s.spec.Host, s.spec.Port)
+		}
+	}
+	s.seqStart = time.Now()
+	s.setCurrent(in)
+	s.setState(Starting, "adopted")
+	s.log.Info(fmt.Sprintf("adopted %s pid %d, left running by a supervisor that died", s.spec.Name, in.pid))
+	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), nil)
+}
+
+// setCurrent makes in the current instance and records it in the pidfile.
+func (s *Supervisor) setCurrent(in *instance) {
+	s.cur = in
+	if s.opt.gear == nil {
+		return
+	}
+	if err := s.opt.gear.recordServer(in.spec, in.pid); err != nil {
+		s.log.Warn("server pidfile: " + err.Error())
+	}
 }
 
 // spawn starts an instance of spec, with the listening socket it needs, and

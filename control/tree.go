@@ -101,10 +101,11 @@ func descendsFrom(pid, ancestor int) bool {
 	return false
 }
 
-// signalOwn signals pid only if it is still a descendant of this process.
+// signalMember signals pid only if it is still a descendant of this
+// process or, for group > 0, in that process group or below its leader.
 // The pidfd pins the process first, so the check and the signal are about
 // the same process even if pid is reused in between.
-func signalOwn(pid int, sig syscall.Signal) error {
+func signalMember(pid, group int, sig syscall.Signal) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if err == unix.ESRCH {
@@ -113,7 +114,12 @@ func signalOwn(pid int, sig syscall.Signal) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if !descendsFrom(pid, os.Getpid()) {
+	p, err := readProc(pid)
+	if err != nil {
+		return os.ErrProcessDone
+	}
+	ours := descendsFrom(pid, os.Getpid()) || (group > 0 && (p.pgid == group || descendsFrom(pid, group)))
+	if !ours {
 		return os.ErrProcessDone
 	}
 	err = unix.PidfdSendSignal(fd, sig, nil, 0)

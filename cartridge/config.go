@@ -1,0 +1,48 @@
+package cartridge
+
+import "time"
+
+// Config is everything that decides how one gear's application is served,
+// gathered from flags and environment by the CLI.
+type Config struct {
+	// Server is a catalog name: gunicorn, uwsgi, apache, mod_wsgi-express,
+	// wsgiref or command ("auto" is resolved before a Spec is built).
+	Server string
+	App    App
+	// Chdir is the application's directory (absolute).
+	Chdir string
+	Host  string
+	Port  int
+	// Workers is the number of server processes, Threads the threads in each.
+	Workers int
+	Threads int
+	// Python is the interpreter to run (absolute path); Venv the
+	// virtualenv directory it belongs to, or "" for none.
+	Python string
+	Venv   string
+	// Command is the --command line, for Server "command".
+	Command   string
+	ReadyPath string
+
+	StartTimeout time.Duration
+	StopTimeout  time.Duration
+
+	// Dir is the gear's state directory (absolute): generated configs,
+	// runner scripts and server roots go below it.
+	Dir string
+	// ExtraArgs are appended to the server's argv (`-- extra args`).
+	ExtraArgs []string
+	// Env is the environment the server gets (os.Environ() plus gear vars).
+	Env []string
+}
+
+// App is the WSGI entry point. Exactly one of File and Module is set.
+type App struct {
+	// File is the absolute path of a Python source file (wsgi.py, or the
+	// OpenShift-style wsgi/application without an extension).
+	File string
+	// Module is an importable dotted module name, relative to Chdir.
+	Module string
+	// Callable is the WSGI callable's name in it ("application" by default).
+	Callable string
+}

@@ -1,0 +1,44 @@
+package cartridge
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestGunicorn(t *testing.T) { testServer(t, "gunicorn") }
+
+func TestGunicornArgv(t *testing.T) {
+	c := testConfig(t, "gunicorn")
+	c.Venv = fakeVenv(t, "gunicorn")
+	for _, tc := range []struct {
+		app  App
+		want string
+		shim bool
+	}{
+		{App{File: filepath.Join(c.Chdir, "wsgi.py")}, "wsgi:application", false},
+		{App{Module: "pkg.web", Callable: "app"}, "pkg.web:app", false},
+		{App{File: filepath.Join(c.Chdir, "wsgi", "application")}, "gearctl_wsgi:application", true},
+		{App{File: filepath.Join(c.Chdir, "src", "site.py"), Callable: "serve"}, "gearctl_wsgi:application", true},
+	} {
+		c.App = tc.app
+		spec, err := c.Spec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := spec.Args[len(spec.Args)-1]; last != tc.want {
+			t.Errorf("%+v: app argument %s, want %s", tc.app, last, tc.want)
+		}
+		_, hasShim := spec.Files[filepath.Join(c.Dir, "gearctl_wsgi.py")]
+		if hasShim != tc.shim || slices.Contains(spec.Args, "--pythonpath") != tc.shim {
+			t.Errorf("%+v: shim %v, --pythonpath %v; want %v", tc.app, hasShim, slices.Contains(spec.Args, "--pythonpath"), tc.shim)
+		}
+		argv := strings.Join(spec.Args, " ")
+		for _, want := range []string{"--bind fd://3", "--chdir " + c.Chdir, "--graceful-timeout 10", "--access-logfile -"} {
+			if !strings.Contains(argv, want) {
+				t.Errorf("argv %q lacks %q", argv, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package cartridge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gearctl/gearctl/control"
+)
+
+// Errors callers branch on.
+var (
+	// ErrUnknownServer: --server names no catalog entry.
+	ErrUnknownServer = errors.New("unknown server")
+	// ErrNotInstalled: the chosen server's executable or module is missing.
+	ErrNotInstalled = errors.New("not installed")
+	// ErrBadCommand: --command cannot be split into an argv.
+	ErrBadCommand = errors.New("bad --command")
+)
+
+// server is one catalog entry: how to tell it is installed and how to fill
+// in the server-specific part of a Spec.
+type server struct {
+	name      string
+	installed func(Config) bool
+	// build sets Path, Args, Signals, TakesFD and Files on a Spec whose
+	// common fields are already filled in.
+	build func(Config, *control.Spec) error
+}
+
+// catalog is in the order Auto prefers; Names lists them in the order users
+// read them in the documentation.
+var catalog = []server{
+	{"gunicorn", gunicornInstalled, buildGunicorn},
+	{"uwsgi", uwsgiInstalled, buildUWSGI},
+	{"mod_wsgi-express", modWSGIExpressInstalled, buildModWSGIExpress},
+	{"apache", apacheInstalled, buildApache},
+	{"wsgiref", wsgirefInstalled, buildWSGIRef},
+	{"command", func(c Config) bool { return c.Command != "" }, buildCommand},
+}
+
+// Names lists the accepted --server names, for usage and error messages.
+func Names() []string {
+	return []string{"auto", "gunicorn", "uwsgi", "apache", "mod_wsgi-express", "wsgiref", "command"}
+}
+
+func lookup(name string) (server, bool) {
+	for _, s := range catalog {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return server{}, false
+}
+
+// Installed says whether the named server can run for c: its executable is
+// in the virtualenv's bin or on PATH, plus what each server needs beside it
+// (uWSGI's python3 plugin, Apache's mod_wsgi.so).
+func Installed(name string, c Config) bool {
+	s, ok := lookup(name)
+	return ok && s.installed(c)
+}
+
+// Auto picks the server for --server auto: the first installed of gunicorn,
+// uwsgi, mod_wsgi-express and apache, else wsgiref, which needs nothing but
+// Python's standard library.
+func Auto(c Config) string {
+	for _, name := range []string{"gunicorn", "uwsgi", "mod_wsgi-express", "apache"} {
+		if Installed(name, c) {
+			return name
+		}
+	}
+	return "wsgiref"
+}
+
+// Spec builds the control.Spec that runs c's application under c.Server
+// ("auto" or "" picks one with Auto). c.ExtraArgs end every argv.
+//
+// For apache and mod_wsgi-express run as root, Spec also makes the gear
+// directory reachable by the unprivileged account the server's children run
+// as (see apache.go).
+func (c Config) Spec() (control.Spec, error) {
+	name := c.Server
+	if name == "" || name == "auto" {
+		name = Auto(c)
+	}
+	srv, ok := lookup(name)
+	if !ok {
+		return control.Spec{}, fmt.Errorf("--server %q: %w; accepted: %s",
+			c.Server, ErrUnknownServer, strings.Join(Names(), ", "))
+	}
+	if name != "command" && c.App.File == "" && c.App.Module == "" {
+		return control.Spec{}, fmt.Errorf("%s: no application: give --app", name)
+	}
+	if err := validApp(c.App); err != nil {
+		return control.Spec{}, fmt.Errorf("%s: %w", name, err)
+	}
+	readyPath := c.ReadyPath
+	if readyPath == "" {
+		readyPath = "/"
+	}
+	s := control.Spec{
+		Name:         name,
+		Env:          c.Env,
+		Dir:          c.Chdir,
+		Host:         c.Host,
+		Port:         c.Port,
+		ReadyPath:    readyPath,
+		StartTimeout: c.StartTimeout,
+		StopTimeout:  c.StopTimeout,
+		Files:        map[string]string{},
+	}
+	if err := srv.build(c, &s); err != nil {
+		return control.Spec{}, fmt.Errorf("%s: %w", name, err)
+	}
+	s.Args = append(s.Args, c.ExtraArgs...)
+	return s, nil
+}
+
+// termHup is the signal map of servers that stop gracefully on TERM and
+// reload in place on HUP.
+var termHup = control.Signals{Stop: syscall.SIGTERM, Reload: syscall.SIGHUP}
+
+// lookExe finds an executable in the virtualenv's bin first, then on the
+// PATH the server will get (c.Env's, else ours). A name with a slash is
+// taken as a path, relative to the application's directory.
+func lookExe(c Config, name string) (string, error) {
+	if strings.Contains(name, "/") {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(c.Chdir, p)
+		}
+		if isExecutable(p) {
+			return p, nil
+		}
+		return "", fmt.Errorf("%s: %w (not an executable file)", p, ErrNotInstalled)
+	}
+	var dirs []string
+	if c.Venv != "" {
+		dirs = append(dirs, filepath.Join(c.Venv, "bin"))
+	}
+	dirs = append(dirs, filepath.SplitList(pathOf(c.Env))...)
+	for _, d := range dirs {
+		if d == "" {
+			continue // an empty PATH entry means ".", which a daemon must not search
+		}
+		if p := filepath.Join(d, name); isExecutable(p) {
+			return p, nil
+		}
+	}
+	where := "PATH"
+	if c.Venv != "" {
+		where = filepath.Join(c.Venv, "bin") + " or PATH"
+	}
+	return "", fmt.Errorf("%s: %w (not in %s)", name, ErrNotInstalled, where)
+}
+
+func pathOf(env []string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], "PATH="); ok {
+			return v
+		}
+	}
+	return os.Getenv("PATH")
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// installedExe is the installed check of servers that need only their
+// executable.
+func installedExe(name string) func(Config) bool {
+	return func(c Config) bool {
+		_, err := lookExe(c, name)
+		return err == nil
+	}
+}
+
+// appCallable is the WSGI callable's name, "application" by default as in
+// every server's documentation.
+func appCallable(a App) string {
+	if a.Callable == "" {
+		return "application"
+	}
+	return a.Callable
+}
+
+// validApp rejects module and callable names that would not survive being
+// put in an argv option, an Apache directive or Python source: each must be
+// a dotted Python identifier. An unset App is valid (--command may not need
+// one).
+func validApp(a App) error {
+	if a.Module != "" && !isDottedName(a.Module) {
+		return fmt.Errorf("--app: module %q is not a Python module name", a.Module)
+	}
+	if a.Callable != "" && !isDottedName(a.Callable) {
+		return fmt.Errorf("--app: callable %q is not a Python name", a.Callable)
+	}
+	return nil
+}
+
+func isDottedName(s string) bool {
+	for _, part := range strings.Split(s, ".") {
+		if !isIdentifier(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// isIdentifier is Python's str.isidentifier for ASCII names; a non-ASCII
+// letter is accepted too, as Python does.
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r > 0x7f:
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// workersThreads is Workers and Threads with the documented defaults for
+// unset values.
+func workersThreads(c Config) (workers, threads int) {
+	workers, threads = c.Workers, c.Threads
+	if workers < 1 {
+		workers = 2
+	}
+	if threads < 1 {
+		threads = 1
+	}
+	return workers, threads
+}
+
+// seconds renders a timeout for options that take whole seconds, rounded
+// up so a short timeout never becomes "0" (which some servers read as
+// "forever" or "at once").
+func seconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatInt(s, 10)
+}
+
+// fileAppDir is the directory of a file application when it is not the
+// application directory itself: every server puts it on sys.path, as
+// `python FILE` would, so OpenShift's wsgi/application can import its
+// siblings in wsgi/. "" otherwise.
+func fileAppDir(c Config) string {
+	if c.App.File == "" {
+		return ""
+	}
+	d := filepath.Dir(c.App.File)
+	if filepath.Clean(d) == filepath.Clean(c.Chdir) {
+		return ""
+	}
+	return d
+}

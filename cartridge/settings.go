@@ -1,0 +1,215 @@
+package cartridge
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Settings are the application settings as the user gave them, through
+// flags or environment, before they are checked and resolved into a Config.
+type Settings struct {
+	Server       string
+	App          string
+	Chdir        string
+	Host         string
+	Port         int
+	Workers      int
+	Threads      int
+	Python       string
+	Command      string
+	ReadyPath    string
+	StartTimeout time.Duration
+	StopTimeout  time.Duration
+	// Dir is the gear's state directory.
+	Dir       string
+	ExtraArgs []string
+	// Env is the environment servers inherit (usually os.Environ()).
+	Env []string `json:"-"`
+}
+
+// Resolve checks every setting and resolves the automatic ones: the
+// server, the interpreter and the application entry point. Bad input is an
+// *InputError naming the flag and what it accepts.
+func (in Settings) Resolve() (Config, error) {
+	c := Config{
+		Host: in.Host, Port: in.Port, Workers: in.Workers, Threads: in.Threads,
+		Command: in.Command, ReadyPath: in.ReadyPath,
+		StartTimeout: in.StartTimeout, StopTimeout: in.StopTimeout,
+		ExtraArgs: in.ExtraArgs,
+	}
+	var err error
+	if err = checkRange("--port", in.Port, 1, 65535); err != nil {
+		return c, err
+	}
+	if err = checkRange("--workers", in.Workers, 1, 1024); err != nil {
+		return c, err
+	}
+	if err = checkRange("--threads", in.Threads, 1, 1024); err != nil {
+		return c, err
+	}
+	if in.Host == "" {
+		return c, &InputError{Flag: "--host", Msg: "empty", Accepted: "an IP address or host name, such as 127.0.0.1"}
+	}
+	if !strings.HasPrefix(in.ReadyPath, "/") {
+		return c, &InputError{Flag: "--ready-path", Value: in.ReadyPath, Msg: "not an absolute URL path", Accepted: "a path starting with /"}
+	}
+	if in.StartTimeout <= 0 || in.StopTimeout <= 0 {
+		return c, &InputError{Flag: "--start-timeout/--stop-timeout", Msg: "must be positive", Accepted: "a duration such as 30s or 2m"}
+	}
+	if c.Chdir, err = absDir("--chdir", in.Chdir); err != nil {
+		return c, err
+	}
+	if c.Dir, err = filepath.Abs(in.Dir); err != nil {
+		return c, &InputError{Flag: "--dir", Value: in.Dir, Msg: err.Error()}
+	}
+	if c.Python, c.Venv, err = findPython(in.Python); err != nil {
+		return c, err
+	}
+	if c.Server, err = in.server(); err != nil {
+		return c, err
+	}
+	c.App, err = FindApp(c.Chdir, in.App)
+	if err != nil && !(c.Server == "command" && !strings.Contains(in.Command, "{app}")) {
+		return c, err
+	}
+	c.Env = serverEnv(in.Env, c.Venv)
+	if c.Server == "auto" {
+		c.Server = Auto(c)
+	} else if !Installed(c.Server, c) {
+		return c, &InputError{Flag: "--server", Value: c.Server, Msg: "not installed here", Accepted: strings.Join(installedNames(c), ", ")}
+	}
+	return c, nil
+}
+
+// server is the --server value checked against the catalog, "auto" kept
+// for later; a --command implies the command server.
+func (in Settings) server() (string, error) {
+	name := in.Server
+	if name == "" {
+		name = "auto"
+	}
+	switch {
+	case in.Command != "" && (name == "auto" || name == "command"):
+		return "command", nil
+	case in.Command != "":
+		return "", &InputError{Flag: "--command", Value: in.Command, Msg: fmt.Sprintf("runs its own server, but --server is %s", name), Accepted: "--command with --server command or auto"}
+	case name == "command":
+		return "", &InputError{Flag: "--server", Value: name, Msg: "needs --command", Accepted: "--command 'PROGRAM ARGS…' ({host} {port} {fd} {app} are substituted)"}
+	case name == "auto":
+		return name, nil
+	}
+	for _, n := range Names() {
+		if n == name {
+			return name, nil
+		}
+	}
+	return "", &InputError{Flag: "--server", Value: name, Msg: "unknown server", Accepted: "auto, " + strings.Join(Names(), ", ")}
+}
+
+func installedNames(c Config) []string {
+	var names []string
+	for _, n := range Names() {
+		if n != "command" && Installed(n, c) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func checkRange(flag string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return &InputError{Flag: flag, Value: fmt.Sprint(v), Msg: "out of range", Accepted: fmt.Sprintf("%d to %d", lo, hi)}
+	}
+	return nil
+}
+
+func absDir(flag, dir string) (string, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", &InputError{Flag: flag, Value: dir, Msg: err.Error()}
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return "", &InputError{Flag: flag, Value: dir, Msg: "no such directory", Accepted: "an existing directory"}
+	}
+	return abs, nil
+}
+
+// findPython resolves --python: a virtualenv directory, an interpreter, or
+// python3 on PATH when empty.
+func findPython(value string) (python, venv string, err error) {
+	const accepted = "a virtualenv directory or a Python interpreter"
+	if value == "" {
+		p, err := exec.LookPath("python3")
+		if err != nil {
+			return "", "", &InputError{Flag: "--python", Msg: "no python3 on PATH", Accepted: accepted}
+		}
+		return p, "", nil
+	}
+	if fi, err := os.Stat(value); err == nil && fi.IsDir() {
+		venv, _ = filepath.Abs(value)
+		python = filepath.Join(venv, "bin", "python")
+		if !isFile(python) {
+			return "", "", &InputError{Flag: "--python", Value: value, Msg: "a directory without bin/python", Accepted: accepted}
+		}
+		return python, venv, nil
+	}
+	p, err := exec.LookPath(value)
+	if err != nil {
+		return "", "", &InputError{Flag: "--python", Value: value, Msg: "not found", Accepted: accepted}
+	}
+	p, _ = filepath.Abs(p)
+	// An interpreter inside a virtualenv brings the virtualenv with it.
+	if root := filepath.Dir(filepath.Dir(p)); isFile(filepath.Join(root, "pyvenv.cfg")) {
+		venv = root
+	}
+	return p, venv, nil
+}
+
+// serverEnv is the environment servers get: Python output unbuffered, so
+// log lines arrive as they are written, and the virtualenv first on PATH.
+func serverEnv(env []string, venv string) []string {
+	out := append([]string(nil), env...)
+	if !hasEnv(out, "PYTHONUNBUFFERED") {
+		out = append(out, "PYTHONUNBUFFERED=1")
+	}
+	if venv != "" {
+		out = setEnv(out, "VIRTUAL_ENV", venv)
+		out = setEnv(out, "PATH", filepath.Join(venv, "bin")+string(os.PathListSeparator)+getEnv(out, "PATH"))
+	}
+	return out
+}
+
+func getEnv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func setEnv(env []string, key, value string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != key {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}

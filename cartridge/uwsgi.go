@@ -1,0 +1,99 @@
+package cartridge
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/gearctl/gearctl/control"
+)
+
+func uwsgiInstalled(c Config) bool {
+	exe, err := lookExe(c, "uwsgi")
+	if err != nil {
+		return false
+	}
+	_, ok := uwsgiPython(c, exe)
+	return ok
+}
+
+// uwsgiPython says how exe gets Python: distribution packages build uWSGI
+// as a core plus plugins (python3_plugin.so in a plugin directory, loaded
+// with --plugin python3); pip builds it with Python inside, so one in the
+// virtualenv needs no plugin. ok is false when neither holds.
+func uwsgiPython(c Config, exe string) (args []string, ok bool) {
+	if c.Venv != "" && filepath.Dir(exe) == filepath.Join(c.Venv, "bin") {
+		return nil, true
+	}
+	prefix := filepath.Dir(filepath.Dir(exe))
+	for _, dir := range []string{
+		filepath.Join(prefix, "lib", "uwsgi", "plugins"), // Debian, Ubuntu
+		filepath.Join(prefix, "lib", "uwsgi"),            // Alpine
+		filepath.Join(prefix, "lib64", "uwsgi"),          // Fedora, RHEL
+		"/usr/lib/uwsgi/plugins",
+		"/usr/lib/uwsgi",
+		"/usr/lib64/uwsgi",
+	} {
+		if fileExists(filepath.Join(dir, "python3_plugin.so")) {
+			return []string{"--plugin", "python3"}, true
+		}
+	}
+	return nil, false
+}
+
+func buildUWSGI(c Config, s *control.Spec) error {
+	exe, err := lookExe(c, "uwsgi")
+	if err != nil {
+		return err
+	}
+	plugin, ok := uwsgiPython(c, exe)
+	if !ok {
+		return fmt.Errorf("%w: no python3 plugin for %s (Debian: apt-get install uwsgi-plugin-python3)", ErrNotInstalled, exe)
+	}
+	workers, threads := workersThreads(c)
+	stop := seconds(c.StopTimeout)
+	s.Path = exe
+	s.Args = append([]string{exe}, plugin...)
+	s.Args = append(s.Args,
+		"--master",
+		"--http-socket", "fd://3",
+		// Without it uWSGI keeps running with no application and answers
+		// every request with 500.
+		"--need-app",
+		"--processes", strconv.Itoa(workers),
+		"--threads", strconv.Itoa(threads),
+		// Threads the application starts itself run only with the GIL
+		// set up, which uWSGI skips when --threads is 1.
+		"--enable-threads",
+		"--chdir", c.Chdir,
+	)
+	if c.App.Module != "" {
+		// Found through --chdir: uWSGI imports from its working directory.
+		s.Args = append(s.Args, "--module", c.App.Module+":"+appCallable(c.App))
+	} else {
+		// Any file name works, extension or not; the path is absolute
+		// because uWSGI opens it after --chdir.
+		s.Args = append(s.Args, "--wsgi-file", c.App.File, "--callable", appCallable(c.App))
+		if d := fileAppDir(c); d != "" {
+			s.Args = append(s.Args, "--pythonpath", d)
+		}
+	}
+	if c.Venv != "" {
+		s.Args = append(s.Args, "--virtualenv", c.Venv)
+	}
+	s.Args = append(s.Args,
+		// Plain TERM makes the uWSGI master do a brutal reload: it kills
+		// in-flight requests and starts over. This hook, run again after
+		// every reload, turns TERM into a graceful stop. (--die-on-term
+		// would make TERM a stop too, but a brutal one.)
+		"--hook-master-start", "unix_signal:15 gracefully_kill_them_all",
+		// How long a graceful stop or reload waits for busy workers.
+		"--reload-mercy", stop,
+		"--worker-reload-mercy", stop,
+	)
+	s.TakesFD = true
+	// HUP: graceful reload, the master re-executes itself (same PID) and
+	// imports the application again.
+	s.Signals = termHup
+	return nil
+}

@@ -1,0 +1,5 @@
+package cartridge
+
+import "testing"
+
+func TestUWSGI(t *testing.T) { testServer(t, "uwsgi") }

@@ -1,0 +1,231 @@
+"""Serve one WSGI application with nothing but Python's standard library.
+
+gearctl's fallback server (--server wsgiref), written next to the gear's
+state by gearctl and run with the gear's Python:
+
+    python3 wsgiref_runner.py --app APP [--fd 3 | --host H --port P]
+            [--chdir DIR] [--workers N] [--threads N]
+
+APP is a file (wsgi.py, or wsgi/application without an extension), FILE:callable
+or module:callable; the callable defaults to "application".
+
+Signals: TERM stops accepting, lets in-flight requests finish and exits 0.
+INT exits at once. HUP finishes in-flight requests like TERM, then re-executes
+this program with the same arguments and the same listening socket: the PID
+stays, the application's code is imported afresh, and connections that arrive
+meanwhile wait in the socket's backlog.
+"""
+
+import argparse
+import signal
+import socket
+import socketserver
+import threading
+import traceback
+from wsgiref import simple_server
+
+# --- gearctl loader: begin ---
+# The loader below is also copied by gearctl into the shim module other
+# servers import when an application cannot be named module:callable.
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+
+
+def load_file(path, callable_name="application"):
+    """Run the Python file at path as a module and return its callable.
+
+    The file may have any name (OpenShift's wsgi/application has no .py).
+    Its directory goes on sys.path, as `python FILE` would do, so it can
+    import its siblings.
+    """
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    # The module gets the file's own name when that is free, so code that
+    # imports it by that name later finds this one instead of a second copy.
+    name = os.path.basename(path)
+    if name.endswith(".py"):
+        name = name[:-3]
+    if not name.isidentifier() or name in sys.modules:
+        name = "gearctl_app"
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return _callable(module, callable_name, path)
+
+
+def load_module(module_name, callable_name="application"):
+    """Import module_name and return its callable."""
+    return _callable(importlib.import_module(module_name), callable_name, module_name)
+
+
+def _callable(module, callable_name, where):
+    obj = module
+    for part in callable_name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise AttributeError(
+                "%s has no WSGI callable %r" % (where, callable_name)) from None
+    if not callable(obj):
+        raise TypeError("%s: %r is not callable" % (where, callable_name))
+    return obj
+# --- gearctl loader: end ---
+
+
+def load(app, chdir):
+    """Load APP in any of its three forms."""
+    target, sep, callable_name = app.rpartition(":")
+    if not sep or "/" in callable_name:
+        target, callable_name = app, "application"
+    looks_like_file = (
+        "/" in target or target.endswith(".py")
+        or os.path.isfile(os.path.join(chdir, target)))
+    if looks_like_file:
+        return load_file(os.path.join(chdir, target), callable_name)
+    return load_module(target, callable_name)
+
+
+class Handler(simple_server.WSGIRequestHandler):
+    """One access line per request on stderr, flushed at once so a
+    supervisor reading a pipe sees it."""
+
+    def log_message(self, format, *args):
+        sys.stderr.write("%s - - [%s] %s\n" % (
+            self.address_string(), self.log_date_time_string(), format % args))
+        sys.stderr.flush()
+
+
+class Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    """A threaded wsgiref server on a socket it is given, with at most
+    `slots` requests at a time.
+
+    When every slot is busy the accept loop waits, so further connections
+    wait in the kernel's backlog instead of piling up threads.
+    """
+
+    # In-flight requests are not killed at exit: a graceful stop waits.
+    daemon_threads = False
+
+    def __init__(self, sock, slots):
+        # BaseServer, not TCPServer: the socket exists already, and
+        # HTTPServer.server_bind would resolve the host name (slow, and
+        # useless for a server behind a proxy).
+        socketserver.BaseServer.__init__(self, sock.getsockname()[:2], Handler)
+        self.socket = sock
+        self.server_name, self.server_port = sock.getsockname()[:2]
+        self.setup_environ()
+        self.slots = slots
+        self._free = threading.BoundedSemaphore(slots)
+
+    def process_request(self, request, client_address):
+        self._free.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._free.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._free.release()
+
+    def wait_idle(self):
+        """Wait until no request is in flight."""
+        for _ in range(self.slots):
+            self._free.acquire()
+        for _ in range(self.slots):
+            self._free.release()
+
+
+def listening_socket(args):
+    if args.fd is not None:
+        sock = socket.socket(fileno=args.fd)
+    else:
+        sock = socket.create_server((args.host, args.port), backlog=socket.SOMAXCONN)
+    # An inherited socket is left in the mode it came in: O_NONBLOCK belongs
+    # to the open file shared with the supervisor and the next server.
+    return sock
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--fd", type=int, help="listening socket inherited as this fd")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--chdir", default=".")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    # Before chdir: a relative program path must still work for the re-exec.
+    program = [sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:]
+    chdir = os.path.abspath(args.chdir)
+    os.chdir(chdir)
+    # sys.path[0] is this runner's directory (the gear's state directory);
+    # the application's directory takes its place.
+    sys.path[0] = chdir
+
+    try:
+        app = load(args.app, chdir)
+    except BaseException:  # SystemExit at import too: the app did not load
+        traceback.print_exc()
+        sys.stderr.write("wsgiref_runner: cannot load %s\n" % args.app)
+        sys.stderr.flush()
+        sys.exit(1)
+
+    sock = listening_socket(args)
+    server = Server(sock, max(1, args.workers) * max(1, args.threads))
+    server.set_app(app)
+
+    # A handler only records the request; serve_forever returns on the
+    # next poll. TERM wins over HUP if both arrive.
+    requested = []
+
+    def graceful(signum, frame):
+        first = not requested
+        requested.append(signum)
+        if first:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def immediate(signum, frame):
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, graceful)
+    signal.signal(signal.SIGHUP, graceful)
+    signal.signal(signal.SIGINT, immediate)
+
+    server.serve_forever(poll_interval=0.1)
+    if signal.SIGTERM in requested:
+        sock.close()  # new connections are refused, or wait for the next server
+    server.wait_idle()
+    if signal.SIGTERM in requested:  # also a TERM that came during a HUP
+        sock.close()
+        sys.exit(0)
+
+    # HUP: same PID, fresh interpreter, same socket.
+    fd = sock.fileno()
+    os.set_inheritable(fd, True)
+    if fd != args.fd:
+        program += ["--fd", str(fd)]  # a socket we bound; argparse: the last --fd wins
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(program[0], program)
+
+
+if __name__ == "__main__":
+    main()

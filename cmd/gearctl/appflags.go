@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/control"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// appFlags are the application flags of run, start and restart; each has
+// its variables, OpenShift's names included.
+func appFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "server", Value: "auto", EnvVars: []string{"GEARCTL_SERVER", "OPENSHIFT_PYTHON_SERVER"},
+			Usage: "auto, gunicorn, uwsgi, apache, mod_wsgi-express, wsgiref or command"},
+		&cli.StringFlag{Name: "app", EnvVars: []string{"GEARCTL_APP", "OPENSHIFT_PYTHON_WSGI_APPLICATION"},
+			Usage: "FILE.py, FILE.py:callable or module:callable (default: first of wsgi/application, wsgi.py, app.py, application.py)"},
+		&cli.StringFlag{Name: "chdir", EnvVars: []string{"GEARCTL_CHDIR", "OPENSHIFT_REPO_DIR"},
+			Usage: "the application's directory (default: the current directory)"},
+		&cli.StringFlag{Name: "host", Value: "127.0.0.1", EnvVars: []string{"GEARCTL_HOST", "OPENSHIFT_PYTHON_IP"}},
+		&cli.IntFlag{Name: "port", Value: 8080, EnvVars: []string{"GEARCTL_PORT", "OPENSHIFT_PYTHON_PORT"}},
+		&cli.IntFlag{Name: "workers", Value: 2, EnvVars: []string{"GEARCTL_WORKERS"}},
+		&cli.IntFlag{Name: "threads", Value: 1, EnvVars: []string{"GEARCTL_THREADS"}},
+		&cli.StringFlag{Name: "python", EnvVars: []string{"GEARCTL_PYTHON", "VIRTUAL_ENV"},
+			Usage: "interpreter or virtualenv (default: python3 on PATH)"},
+		&cli.StringFlag{Name: "command", EnvVars: []string{"GEARCTL_COMMAND"},
+			Usage: "run this command line as the server; {host} {port} {fd} {app} are substituted"},
+		&cli.StringFlag{Name: "ready-path", Value: "/", EnvVars: []string{"GEARCTL_READY_PATH"},
+			Usage: "ready once a GET of this path answers below 500"},
+		&cli.DurationFlag{Name: "start-timeout", Value: 60 * time.Second, EnvVars: []string{"GEARCTL_START_TIMEOUT"}},
+		&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, EnvVars: []string{"GEARCTL_STOP_TIMEOUT"}},
+	}
+}
+
+// keepers copy one setting from the running gear's settings, for a restart
+// that does not give it again: a restart changes only what it is told to.
+var keepers = map[string]func(dst, src *cartridge.Settings){
+	"server":        func(d, s *cartridge.Settings) { d.Server = s.Server },
+	"app":           func(d, s *cartridge.Settings) { d.App = s.App },
+	"chdir":         func(d, s *cartridge.Settings) { d.Chdir = s.Chdir },
+	"host":          func(d, s *cartridge.Settings) { d.Host = s.Host },
+	"port":          func(d, s *cartridge.Settings) { d.Port = s.Port },
+	"workers":       func(d, s *cartridge.Settings) { d.Workers = s.Workers },
+	"threads":       func(d, s *cartridge.Settings) { d.Threads = s.Threads },
+	"python":        func(d, s *cartridge.Settings) { d.Python = s.Python },
+	"command":       func(d, s *cartridge.Settings) { d.Command = s.Command },
+	"ready-path":    func(d, s *cartridge.Settings) { d.ReadyPath = s.ReadyPath },
+	"start-timeout": func(d, s *cartridge.Settings) { d.StartTimeout = s.StartTimeout },
+	"stop-timeout":  func(d, s *cartridge.Settings) { d.StopTimeout = s.StopTimeout },
+}
+
+// settings collects the application flags. With base (the running gear's
+// settings), flags and variables not given now keep base's values.
+func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settings) cartridge.Settings {
+	s := cartridge.Settings{
+		Server:       c.String("server"),
+		App:          c.String("app"),
+		Chdir:        c.String("chdir"),
+		Host:         c.String("host"),
+		Port:         c.Int("port"),
+		Workers:      c.Int("workers"),
+		Threads:      c.Int("threads"),
+		Python:       c.String("python"),
+		Command:      c.String("command"),
+		ReadyPath:    c.String("ready-path"),
+		StartTimeout: c.Duration("start-timeout"),
+		StopTimeout:  c.Duration("stop-timeout"),
+		Dir:          dir,
+		ExtraArgs:    extra,
+		Env:          os.Environ(),
+	}
+	if base != nil {
+		for name, keep := range keepers {
+			if !c.IsSet(name) {
+				keep(&s, base)
+			}
+		}
+		if extra == nil {
+			s.ExtraArgs = base.ExtraArgs
+		}
+	}
+	return s
+}
+
+// runArgs spells resolved settings as `run` flags, for the background
+// supervisor that start launches: what it runs does not depend on how the
+// caller's flags and variables were combined.
+func runArgs(s cartridge.Settings) []string {
+	args := []string{
+		"--server", s.Server, "--app", s.App, "--chdir", s.Chdir,
+		"--host", s.Host, "--port", strconv.Itoa(s.Port),
+		"--workers", strconv.Itoa(s.Workers), "--threads", strconv.Itoa(s.Threads),
+		"--python", s.Python, "--command", s.Command, "--ready-path", s.ReadyPath,
+		"--start-timeout", s.StartTimeout.String(), "--stop-timeout", s.StopTimeout.String(),
+	}
+	if len(s.ExtraArgs) > 0 {
+		args = append(append(args, "--"), s.ExtraArgs...)
+	}
+	return args
+}
+
+// gear is the gear named by --dir and --log-dir. --dir defaults to
+// $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl, and is created 0700: it holds
+// the control socket and pidfiles, which only the owner may reach.
+func gear(c *cli.Context) (control.Gear, error) {
+	dir := c.String("dir")
+	if dir == "" {
+		dir = ".gearctl"
+		if d := os.Getenv("OPENSHIFT_PYTHON_DIR"); d != "" {
+			dir = filepath.Join(d, "run")
+		}
+	}
+	dir, err := filepath.Abs(dir)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o700)
+	}
+	if err == nil {
+		err = unix.Access(dir, unix.W_OK|unix.X_OK)
+	}
+	if err != nil {
+		return control.Gear{}, usageErrorf("--dir %s: %v; accepted: a directory this user can create or write", dir, err)
+	}
+	g := control.Gear{Dir: dir, LogDir: c.String("log-dir")}
+	if err := g.Check(); err != nil {
+		return g, usageErrorf("--dir: %v", err)
+	}
+	return g, nil
+}
+
+// extraArgs are the positional arguments, accepted only after "--" so that
+// a mistyped verb or flag is not passed to the server.
+func extraArgs(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return nil, nil
+	}
+	for _, a := range os.Args {
+		if a == "--" {
+			return args, nil
+		}
+	}
+	return nil, usageErrorf("unexpected argument %q; server arguments go after --", args[0])
+}
+
+// resolve checks the application flags and builds the server's Spec; bad
+// input is a usage error, and nothing has been touched yet.
+func resolve(c *cli.Context, g control.Gear, base *cartridge.Settings) (control.Spec, cartridge.Settings, error) {
+	extra, err := extraArgs(c)
+	if err != nil {
+		return control.Spec{}, cartridge.Settings{}, err
+	}
+	s := settings(c, g.Dir, extra, base)
+	cfg, err := s.Resolve()
+	var spec control.Spec
+	if err == nil {
+		spec, err = cfg.Spec()
+	}
+	if err != nil {
+		return spec, s, usageErrorf("%v", err)
+	}
+	// Pin what was automatic, so that the background supervisor and later
+	// restarts run what was checked here, wherever they are called from.
+	s.Server, s.Chdir, s.Python = cfg.Server, cfg.Chdir, cfg.Python
+	return spec, s, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

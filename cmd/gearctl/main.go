@@ -1,0 +1,115 @@
+// Command gearctl runs a Python web application's WSGI server and stays its
+// parent: see README.md and the design page for the contract.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	os.Exit(exitStatus(newApp().Run(os.Args)))
+}
+
+// exitError carries a verb's exit status; its message, if any, is printed
+// as one line.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitWith(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// exitStatus prints err and maps it to the exit status: a verb's own, or 2
+// for anything the command line parser rejected.
+func exitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(os.Stderr, "gearctl: "+ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "gearctl: "+err.Error())
+	return 2
+}
+
+func newApp() *cli.App {
+	app := &cli.App{
+		Name:            "gearctl",
+		Usage:           "run a Python web application's WSGI server, and stay its parent",
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "dir",
+				EnvVars: []string{"GEARCTL_DIR"},
+				Usage:   "the gear's state directory (default: $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl)",
+			},
+			&cli.StringFlag{
+				Name:    "log-dir",
+				EnvVars: []string{"GEARCTL_LOG_DIR", "OPENSHIFT_PYTHON_LOG_DIR"},
+				Usage:   "where server.log is written (default: DIR/logs)",
+			},
+		},
+		Commands: []*cli.Command{
+			runCommand(),
+			startCommand(),
+			stopCommand(),
+			restartCommand(),
+			reloadCommand(),
+			statusCommand(),
+			logsCommand(),
+			tidyCommand(),
+			versionCommand(),
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("unknown verb %q; accepted: %s", c.Args().First(), verbs(c.App))
+			}
+			cli.ShowAppHelp(c)
+			return &exitError{code: 2}
+		},
+		// Every error is printed once, as one line, by main.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:   onUsageError,
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsageError
+	}
+	return app
+}
+
+func usageErrorf(format string, args ...any) error {
+	return exitWith(2, format, args...)
+}
+
+// onUsageError turns the parser's complaint into one line that says where
+// to find what is accepted, instead of a page of help.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	where := "gearctl --help"
+	if c.Command != nil && c.Command.Name != "" {
+		where = "gearctl " + c.Command.Name + " --help"
+	}
+	return usageErrorf("%v (see '%s')", err, where)
+}
+
+func verbs(app *cli.App) string {
+	s := ""
+	for i, c := range app.Commands {
+		if i > 0 {
+			s += ", "
+		}
+		s += c.Name
+	}
+	return s
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gearctl/gearctl/control"
+	"github.com/urfave/cli/v2"
+)
+
+func reloadCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "reload",
+		Usage: "the server's own graceful reload (code re-import), same PID; returns once it answers again",
+		Action: func(c *cli.Context) error {
+			g, err := gear(c)
+			if err != nil {
+				return err
+			}
+			cl := g.Client()
+			err = cl.Reload(c.Context)
+			if errors.Is(err, control.ErrNoSupervisor) {
+				return exitWith(statusNotRunning, "not running")
+			}
+			if err != nil {
+				return failure(err)
+			}
+			rep, _ := cl.Status(c.Context)
+			fmt.Fprintf(c.App.Writer, "gearctl: reloaded %s pid %d\n", rep.Server, rep.PID)
+			return nil
+		},
+	}
+}

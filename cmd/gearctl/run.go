@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/gearctl/gearctl/control"
+	"github.com/urfave/cli/v2"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "supervise the server in the foreground (container ENTRYPOINT, PID 1, systemd Type=notify)",
+		ArgsUsage: "[-- extra server arguments]",
+		Flags: append(appFlags(),
+			&cli.BoolFlag{Name: "log-to-terminal", Value: true,
+				Usage: "server output to this terminal; off: to server.log in the log directory, rotated"},
+			&cli.StringFlag{Name: "log-max-size", Value: "10M", EnvVars: []string{"GEARCTL_LOG_MAX_SIZE"},
+				Usage: "rotate server.log at this size (K, M, G suffixes)"},
+			&cli.IntFlag{Name: "log-keep", Value: 5, EnvVars: []string{"GEARCTL_LOG_KEEP"},
+				Usage: "rotated files to keep"},
+		),
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	g, err := gear(c)
+	if err != nil {
+		return err
+	}
+	spec, set, err := resolve(c, g, nil)
+	if err != nil {
+		return err
+	}
+	out, closeOut, err := output(c, g)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	// The supervisor's own lines go where the server's go, beside them.
+	logw := io.Writer(os.Stderr)
+	if !c.Bool("log-to-terminal") {
+		logw = out
+	}
+	log := newLogger(logw)
+	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
+	if files := activation.Files(true); len(files) > 0 {
+		opt.Listener = files[0]
+	}
+	settingsJSON, _ := json.Marshal(set)
+	api := control.APIOptions{
+		Settings: func() json.RawMessage { return settingsJSON },
+		Rotate:   rotator(out),
+	}
+	err = g.Run(spec, opt, api)
+	if errors.Is(err, control.ErrAlreadyRunning) {
+		return exitWith(1, "%v; see 'gearctl --dir %s status'", err, g.Dir)
+	}
+	return failure(err)
+}
+
+// output is where server lines go: the terminal, or the rotated log.
+func output(c *cli.Context, g control.Gear) (io.Writer, func(), error) {
+	if c.Bool("log-to-terminal") {
+		return os.Stdout, func() {}, nil
+	}
+	size, err := parseSize(c.String("log-max-size"))
+	if err != nil {
+		return nil, nil, usageErrorf("--log-max-size %q: %v; accepted: a size such as 512K, 10M or 1G", c.String("log-max-size"), err)
+	}
+	if c.Int("log-keep") < 0 {
+		return nil, nil, usageErrorf("--log-keep %d: out of range; accepted: 0 or more", c.Int("log-keep"))
+	}
+	l, err := control.OpenLogFile(g.ServerLog(), size, c.Int("log-keep"))
+	if err != nil {
+		return nil, nil, usageErrorf("--log-dir %s: %v; accepted: a directory this user can write", g.Logs(), err)
+	}
+	return l, func() { l.Close() }, nil
+}
+
+// rotator rotates the log for tidy; a terminal has nothing to rotate.
+func rotator(out io.Writer) func() error {
+	l, ok := out.(*control.LogFile)
+	if !ok {
+		return nil
+	}
+	return l.Rotate
+}
+
+// failure is the exit for a supervisor that could not keep the server
+// running: the cause and, for a server that failed, its last lines.
+func failure(err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *control.FailError
+	if errors.As(err, &fe) && len(fe.LastLines) > 0 {
+		return exitWith(1, "%v\nlast lines of output:\n%s", err, fe.Tail())
+	}
+	return exitWith(1, "%v", err)
+}
+
+// parseSize reads 10M, 512K, 1G or plain bytes.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'K', 'k':
+			mult = 1 << 10
+		case 'M', 'm':
+			mult = 1 << 20
+		case 'G', 'g':
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			s = s[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, errors.New("not a size")
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/control"
+	"github.com/urfave/cli/v2"
+)
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "start a background supervisor unless one runs, and wait until the application answers",
+		ArgsUsage: "[-- extra server arguments]",
+		Flags:     appFlags(),
+		Action: func(c *cli.Context) error {
+			g, err := gear(c)
+			if err != nil {
+				return err
+			}
+			spec, set, err := resolve(c, g, nil)
+			if err != nil {
+				return err
+			}
+			return launch(c, g, spec, set)
+		},
+	}
+}
+
+// launch starts the background supervisor for set and reports how it went.
+func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Settings) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false"}, runArgs(set)...)
+	// A failed start includes stopping what did not get ready.
+	ctx, cancel := context.WithTimeout(c.Context, spec.StartTimeout+spec.StopTimeout+killGrace)
+	defer cancel()
+	st, already, err := g.Launch(ctx, exec.Command(exe, args...))
+	if err != nil {
+		return failure(err)
+	}
+	if already {
+		fmt.Fprintf(c.App.Writer, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
+		return nil
+	}
+	fmt.Fprintf(c.App.Writer, "gearctl: %s pid %d ready on %s in %.2fs (supervisor pid %d)\n",
+		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(st.StartedAt).Seconds(), st.SupervisorPID)
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/pidfile"
+	"github.com/urfave/cli/v2"
+)
+
+var errWriter io.Writer = os.Stderr
+
+// Exit statuses of status, as LSB init scripts have them.
+const (
+	statusReady      = 0
+	statusNotReady   = 1
+	statusNotRunning = 3
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "state of the gear; exit 0 ready, 1 running but not ready or failing, 3 not running",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "for machines"}},
+		Action: func(c *cli.Context) error {
+			g, err := gear(c)
+			if err != nil {
+				return err
+			}
+			rep, code, err := inspect(c, g)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				enc.Encode(rep)
+			} else {
+				printStatus(c.App.Writer, rep)
+			}
+			return &exitError{code: code}
+		},
+	}
+}
+
+// inspect asks the supervisor, or, when none answers, reads what the gear
+// directory says: a server left without its supervisor, or nothing.
+func inspect(c *cli.Context, g control.Gear) (control.Report, int, error) {
+	rep, err := g.Client().Status(c.Context)
+	switch {
+	case err == nil && (rep.State == control.Ready || rep.State == control.Restarting):
+		return rep, statusReady, nil
+	case err == nil:
+		return rep, statusNotReady, nil
+	case !errors.Is(err, control.ErrNoSupervisor):
+		return rep, 0, exitWith(statusNotReady, "%v", err)
+	}
+	rep = control.Report{Status: control.Status{State: control.Stopped}}
+	p, spec, err := g.Orphan()
+	if p != nil {
+		defer p.Close()
+	}
+	switch {
+	case errors.Is(err, pidfile.ErrStale):
+		rep.Detail = "the server pidfile is stale: " + err.Error()
+		return rep, statusNotRunning, nil
+	case errors.Is(err, pidfile.ErrGarbage):
+		return rep, 0, usageErrorf("%v; remove it (gearctl tidy) once sure no server of this gear runs", err)
+	case err != nil:
+		return rep, 0, exitWith(statusNotReady, "%v", err)
+	case p == nil:
+		return rep, statusNotRunning, nil
+	}
+	rep.State = "unsupervised"
+	rep.Server, rep.PID, rep.StartedAt, rep.Listen = spec.Name, p.PID(), p.Record().Started(), fmt.Sprintf("%s:%d", spec.Host, spec.Port)
+	rep.Detail = "its supervisor died; 'gearctl start' adopts it, 'gearctl stop' stops it"
+	rep.Processes = control.Processes(p.PID())
+	return rep, statusNotReady, nil
+}
+
+// storedSettings are the settings the running gear was started with.
+func storedSettings(rep control.Report) (cartridge.Settings, error) {
+	var s cartridge.Settings
+	if len(rep.Settings) == 0 {
+		return s, errors.New("the supervisor did not say how it was started")
+	}
+	return s, json.Unmarshal(rep.Settings, &s)
+}
+
+// printStatus fits the gear on one screen: a summary line, then its
+// processes.
+func printStatus(w io.Writer, rep control.Report) {
+	line := []string{string(rep.State)}
+	if rep.Server != "" {
+		line = append(line, rep.Server)
+	}
+	if rep.PID != 0 {
+		line = append(line, fmt.Sprintf("pid %d", rep.PID))
+	}
+	if !rep.StartedAt.IsZero() {
+		line = append(line, "up "+time.Since(rep.StartedAt).Round(time.Second).String())
+	}
+	if rep.SupervisorPID != 0 {
+		line = append(line, fmt.Sprintf("restarts %d", rep.Restarts), "listen "+rep.Listen, fmt.Sprintf("supervisor %d", rep.SupervisorPID))
+	}
+	fmt.Fprintln(w, strings.Join(line, "  "))
+	if rep.Detail != "" {
+		fmt.Fprintln(w, "  "+rep.Detail)
+	}
+	if rep.LastExit != nil {
+		fmt.Fprintf(w, "  last exit: pid %d %s at %s\n", rep.LastExit.PID, rep.LastExit, rep.LastExit.At.Format(time.RFC3339))
+	}
+	if len(rep.Processes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  %7s %7s %9s %6s  %s\n", "PID", "PPID", "RSS", "CPU%", "COMMAND")
+	for _, p := range rep.Processes {
+		cmd := p.Command
+		if len(cmd) > 60 {
+			cmd = cmd[:57] + "..."
+		}
+		fmt.Fprintf(w, "  %7d %7d %8.1fM %6.1f  %s\n", p.PID, p.PPID, float64(p.RSS)/(1<<20), p.CPU, cmd)
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/pidfile"
+	"github.com/urfave/cli/v2"
+)
+
+// killGrace is what a stop may take beyond the server's stop timeout:
+// SIGKILL and reaping.
+const killGrace = 10 * time.Second
+
+func stopCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "stop",
+		Usage: "stop the server gracefully, then the supervisor; returns once no process of the gear is left",
+		Action: func(c *cli.Context) error {
+			g, err := gear(c)
+			if err != nil {
+				return err
+			}
+			msg, err := stopGear(c.Context, g)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, "gearctl: "+msg)
+			return nil
+		},
+	}
+}
+
+// stopGear stops the supervisor, or a server whose supervisor died, and
+// says what it did.
+func stopGear(ctx context.Context, g control.Gear) (string, error) {
+	cl := g.Client()
+	rep, err := cl.Status(ctx)
+	if errors.Is(err, control.ErrNoSupervisor) {
+		return stopOrphan(g)
+	}
+	if err != nil {
+		return "", exitWith(1, "%v", err)
+	}
+	// Pin the supervisor before asking it to stop, to wait for its exit.
+	sup, err := pidfile.Lookup(rep.SupervisorPID)
+	var p *pidfile.Process
+	if err == nil {
+		p, err = pidfile.Open(sup)
+	}
+	if err == nil {
+		defer p.Close()
+	}
+	if err := cl.Stop(ctx); err != nil {
+		return "", exitWith(1, "%v", err)
+	}
+	wait := 30 * time.Second
+	if set, err := storedSettings(rep); err == nil {
+		wait = set.StopTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait+killGrace)
+	defer cancel()
+	if p != nil {
+		err = p.Wait(ctx)
+	} else {
+		err = waitGone(ctx, cl)
+	}
+	if err != nil {
+		return "", exitWith(1, "supervisor pid %d still stopping after %s", rep.SupervisorPID, wait+killGrace)
+	}
+	return fmt.Sprintf("stopped %s pid %d", rep.Server, rep.PID), nil
+}
+
+// stopOrphan stops a server left without its supervisor, if there is one.
+func stopOrphan(g control.Gear) (string, error) {
+	pid, err := g.StopOrphan(newLogger(errWriter))
+	switch {
+	case errors.Is(err, pidfile.ErrLocked):
+		return "", exitWith(1, "a supervisor is starting for %s; try again", g.Dir)
+	case errors.Is(err, pidfile.ErrStale):
+		return "not running (the server pidfile was stale; nothing was signalled)", nil
+	case errors.Is(err, pidfile.ErrGarbage):
+		return "", usageErrorf("%v; nothing was signalled — remove it (gearctl tidy) once sure no server of this gear runs", err)
+	case err != nil:
+		return "", exitWith(1, "%v", err)
+	case pid == 0:
+		return "not running", nil
+	}
+	return fmt.Sprintf("stopped server pid %d, which ran without its supervisor", pid), nil
+}
+
+// waitGone waits until the control socket stops answering: a supervisor
+// that is PID 1 has no pidfile to wait on.
+func waitGone(ctx context.Context, cl *control.Client) error {
+	for {
+		if _, err := cl.Status(ctx); errors.Is(err, control.ErrNoSupervisor) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gearctl/gearctl/control"
+	"github.com/urfave/cli/v2"
+)
+
+func tidyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "tidy",
+		Usage: "rotate and trim logs, remove stale files",
+		Action: func(c *cli.Context) error {
+			g, err := gear(c)
+			if err != nil {
+				return err
+			}
+			cl := g.Client()
+			if err := cl.Rotate(c.Context); err != nil && !errors.Is(err, control.ErrNoSupervisor) {
+				return exitWith(1, "%v", err)
+			}
+			removed, err := g.Tidy()
+			for _, f := range removed {
+				fmt.Fprintln(c.App.Writer, "gearctl: removed "+f)
+			}
+			if err != nil {
+				return exitWith(1, "%v", err)
+			}
+			return nil
+		},
+	}
+}

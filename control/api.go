@@ -1,0 +1,237 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxRequest bounds a control request's body: a restart's spec is a few KB.
+const maxRequest = 1 << 20
+
+// APIOptions are what the control API serves besides the supervisor.
+type APIOptions struct {
+	// Settings is what the gear was started with, returned by status so
+	// that a restart can change only what the caller gives.
+	Settings func() json.RawMessage
+	// Rotate starts a new log file, for tidy.
+	Rotate func() error
+	// Balancer reports the load-balancer registration for status.
+	Balancer func() any
+}
+
+// Report is what `status` shows: the supervisor's status, every process of
+// the gear, and what the caller needs to restart it with changes.
+type Report struct {
+	Status
+	Processes []ProcessInfo   `json:"processes"`
+	Settings  json.RawMessage `json:"settings,omitempty"`
+	// Balancer is the gear's load-balancer registration, as whoever
+	// registers it reports it.
+	Balancer any `json:"haproxy,omitempty"`
+}
+
+// restartRequest carries a fully resolved spec: the caller checked its
+// input, so nothing bad reaches the running gear.
+type restartRequest struct {
+	Spec     Spec            `json:"spec"`
+	Settings json.RawMessage `json:"settings"`
+}
+
+// API serves the control requests of one supervisor on a unix socket that
+// only its owner (and root) may use.
+type API struct {
+	sup  *Supervisor
+	opt  APIOptions
+	srv  *http.Server
+	path string
+
+	mu       sync.Mutex
+	settings json.RawMessage // replaced by each successful restart
+}
+
+type peerKey struct{}
+
+// ServeAPI listens on the unix socket path (replacing a stale one: the
+// caller holds the gear's lock) and serves until Close.
+func ServeAPI(sup *Supervisor, path string, opt APIOptions) (*API, error) {
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	a := &API{sup: sup, opt: opt, path: path}
+	if opt.Settings != nil {
+		a.settings = opt.Settings()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", a.status)
+	mux.HandleFunc("GET /v1/settled", a.settled)
+	mux.HandleFunc("POST /v1/stop", a.stop)
+	mux.HandleFunc("POST /v1/reload", a.reload)
+	mux.HandleFunc("POST /v1/restart", a.restart)
+	mux.HandleFunc("POST /v1/rotate", a.rotate)
+	a.srv = &http.Server{
+		Handler:           a.checkPeer(mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, peerKey{}, peerCred(c))
+		},
+	}
+	go a.srv.Serve(l)
+	return a, nil
+}
+
+// Close stops serving and removes the socket.
+func (a *API) Close() {
+	a.srv.Close()
+	os.Remove(a.path)
+}
+
+// peerCred is the connecting process's credentials, nil if unknown.
+func peerCred(c net.Conn) *unix.Ucred {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	return cred
+}
+
+// checkPeer lets only the supervisor's own user and root through. The
+// socket's mode already says so; this holds even if the mode is changed.
+func (a *API) checkPeer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cred, _ := r.Context().Value(peerKey{}).(*unix.Ucred)
+		if cred == nil || (cred.Uid != 0 && int(cred.Uid) != os.Getuid()) {
+			uid := -1
+			if cred != nil {
+				uid = int(cred.Uid)
+			}
+			reply(w, http.StatusForbidden, fmt.Errorf("uid %d may not control this gear (owner uid %d)", uid, os.Getuid()))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequest)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) status(w http.ResponseWriter, _ *http.Request) {
+	st := a.sup.Status()
+	a.mu.Lock()
+	settings := a.settings
+	a.mu.Unlock()
+	rep := Report{Status: st, Processes: Processes(st.SupervisorPID, st.PID), Settings: settings}
+	if a.opt.Balancer != nil {
+		rep.Balancer = a.opt.Balancer()
+	}
+	reply(w, http.StatusOK, rep)
+}
+
+// settled answers once the gear is no longer on its way somewhere
+// (starting, backoff, reloading, restarting), or when the caller gives up:
+// start waits on it instead of polling.
+func (a *API) settled(w http.ResponseWriter, r *http.Request) {
+	for {
+		st, changed := a.sup.Watch()
+		if st.State.Settled() {
+			reply(w, http.StatusOK, st)
+			return
+		}
+		select {
+		case <-changed:
+		case <-r.Context().Done():
+			return
+		case <-a.sup.Done():
+			reply(w, http.StatusOK, a.sup.Status())
+			return
+		}
+	}
+}
+
+func (a *API) stop(w http.ResponseWriter, _ *http.Request) {
+	a.sup.Stop()
+	reply(w, http.StatusAccepted, nil)
+}
+
+func (a *API) reload(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, a.sup.Reload(r.Context()))
+}
+
+func (a *API) restart(w http.ResponseWriter, r *http.Request) {
+	var req restartRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		reply(w, http.StatusBadRequest, fmt.Errorf("malformed restart request: %w", err))
+		return
+	}
+	if err := req.Spec.validate(); err != nil {
+		reply(w, http.StatusBadRequest, err)
+		return
+	}
+	err := a.sup.Restart(r.Context(), req.Spec)
+	if err == nil && req.Settings != nil {
+		a.mu.Lock()
+		a.settings = req.Settings
+		a.mu.Unlock()
+	}
+	reply(w, http.StatusOK, err)
+}
+
+func (a *API) rotate(w http.ResponseWriter, _ *http.Request) {
+	if a.opt.Rotate == nil {
+		reply(w, http.StatusOK, nil)
+		return
+	}
+	reply(w, http.StatusOK, a.opt.Rotate())
+}
+
+// apiError is the body of a failed request.
+type apiError struct {
+	Error     string   `json:"error"`
+	State     State    `json:"state,omitempty"`
+	LastLines []string `json:"last_lines,omitempty"`
+}
+
+// reply writes v as JSON; an error value becomes an apiError with 409 for
+// a request the state does not allow and 500 for one that failed.
+func reply(w http.ResponseWriter, code int, v any) {
+	if err, ok := v.(error); ok {
+		body := apiError{Error: err.Error()}
+		var se *StateError
+		var fe *FailError
+		switch {
+		case errors.As(err, &se):
+			code, body.State = http.StatusConflict, se.State
+		case errors.As(err, &fe):
+			code, body.LastLines = http.StatusInternalServerError, fe.LastLines
+		case code < 400:
+			code = http.StatusInternalServerError
+		}
+		v = body
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	if v != nil {
+		json.NewEncoder(w).Encode(v)
+	}
+}

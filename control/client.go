@@ -1,0 +1,126 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// ErrNoSupervisor means nothing answers on the control socket.
+var ErrNoSupervisor = errors.New("no supervisor answers")
+
+// Client talks to a supervisor's control API over its unix socket.
+type Client struct {
+	path string
+	hc   *http.Client
+}
+
+// NewClient returns a client for the socket at path.
+func NewClient(path string) *Client {
+	return &Client{path: path, hc: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		DisableKeepAlives: true,
+	}}}
+}
+
+// RequestError is a request the supervisor refused or that failed there.
+type RequestError struct {
+	Code  int
+	Msg   string
+	State State
+}
+
+func (e *RequestError) Error() string { return e.Msg }
+
+// Status returns the gear's report.
+func (c *Client) Status(ctx context.Context) (Report, error) {
+	var r Report
+	err := c.do(ctx, http.MethodGet, "status", nil, &r)
+	return r, err
+}
+
+// Settled waits until the gear is ready, failed or stopping, and returns
+// its status then.
+func (c *Client) Settled(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.do(ctx, http.MethodGet, "settled", nil, &st)
+	return st, err
+}
+
+// Stop asks for a graceful stop (a second one kills) and returns at once.
+func (c *Client) Stop(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "stop", nil, nil)
+}
+
+// Reload asks for the server's graceful reload and waits until it answers.
+func (c *Client) Reload(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "reload", nil, nil)
+}
+
+// Restart replaces the server with spec; settings are remembered for the
+// next restart.
+func (c *Client) Restart(ctx context.Context, spec Spec, settings json.RawMessage) error {
+	return c.do(ctx, http.MethodPost, "restart", restartRequest{Spec: spec, Settings: settings}, nil)
+}
+
+// Rotate starts a new server log file.
+func (c *Client) Rotate(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "rotate", nil, nil)
+}
+
+func (c *Client) do(ctx context.Context, method, op string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://gearctl/v1/"+op, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w on %s: %v", ErrNoSupervisor, c.path, unwrapOp(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var ae apiError
+		json.NewDecoder(io.LimitReader(resp.Body, maxRequest)).Decode(&ae)
+		if ae.Error == "" {
+			ae.Error = resp.Status
+		}
+		if len(ae.LastLines) > 0 {
+			return &FailError{Cause: ae.Error, LastLines: ae.LastLines}
+		}
+		return &RequestError{Code: resp.StatusCode, Msg: ae.Error, State: ae.State}
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+// unwrapOp keeps the system's words ("connection refused") without the
+// transport's prefix.
+func unwrapOp(err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return strings.TrimSpace(err.Error())
+}

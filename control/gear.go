@@ -1,0 +1,187 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/gearctl/gearctl/pidfile"
+	"golang.org/x/sys/unix"
+)
+
+// Gear is a gear's state directory: the supervisor's lock, socket and
+// pidfile, the current server's pidfile and spec, and the logs.
+type Gear struct {
+	Dir string
+	// LogDir holds server.log; Dir/logs when empty.
+	LogDir string
+}
+
+// ErrAlreadyRunning is returned by Run when another supervisor holds the
+// gear's lock.
+var ErrAlreadyRunning = errors.New("a supervisor already runs for this gear")
+
+// maxSocketPath is what fits in sun_path with its terminating NUL.
+var maxSocketPath = len(unix.RawSockaddrUnix{}.Path) - 1
+
+func (g Gear) path(name string) string { return filepath.Join(g.Dir, name) }
+
+// Socket is the control socket's path.
+func (g Gear) Socket() string { return g.path("control.sock") }
+
+func (g Gear) lockFile() string       { return g.path("gearctl.lock") }
+func (g Gear) supervisorFile() string { return g.path("gearctl.pid") }
+func (g Gear) serverFile() string     { return g.path("server.pid") }
+func (g Gear) specFile() string       { return g.path("server.json") }
+
+// Logs is the directory of the gear's logs.
+func (g Gear) Logs() string {
+	if g.LogDir != "" {
+		return g.LogDir
+	}
+	return g.path("logs")
+}
+
+// ServerLog is the server's output, rotated as server.log.1 … .N.
+func (g Gear) ServerLog() string { return filepath.Join(g.Logs(), "server.log") }
+
+// SupervisorOut receives a background supervisor's own stderr.
+func (g Gear) SupervisorOut() string { return filepath.Join(g.Logs(), "supervisor.out") }
+
+// Check refuses a directory whose socket path cannot be bound.
+func (g Gear) Check() error {
+	if n := len(g.Socket()); n > maxSocketPath {
+		return fmt.Errorf("%s is %d bytes long, over the %d a unix socket path can have: use a shorter --dir", g.Socket(), n, maxSocketPath)
+	}
+	return nil
+}
+
+// Client talks to the gear's supervisor.
+func (g Gear) Client() *Client { return NewClient(g.Socket()) }
+
+// Orphan finds a server that a dead supervisor left running: the server
+// pidfile names a live process with the recorded start time. It returns nil
+// when there is none, pidfile.ErrStale (wrapped) when the PID now belongs to
+// another process — which is never signalled — and pidfile.ErrGarbage for a
+// file that cannot be read as a pidfile.
+func (g Gear) Orphan() (*pidfile.Process, Spec, error) {
+	rec, err := pidfile.Read(g.serverFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Spec{}, nil
+	}
+	if err != nil {
+		return nil, Spec{}, err
+	}
+	p, err := pidfile.Open(rec)
+	if err != nil {
+		return nil, Spec{}, fmt.Errorf("%s names pid %d: %w", g.serverFile(), rec.PID, err)
+	}
+	var spec Spec
+	b, err := os.ReadFile(g.specFile())
+	if err == nil {
+		err = json.Unmarshal(b, &spec)
+	}
+	if err != nil {
+		// The server lives, but how to stop it is lost: hand it over
+		// anyway, so that it is not mistaken for nothing.
+		return p, spec, fmt.Errorf("%s: %w", g.specFile(), err)
+	}
+	return p, spec, nil
+}
+
+// recordServer writes the server pidfile and its spec, spec first: a
+// pidfile is only ever read with a spec that goes with it.
+func (g Gear) recordServer(spec Spec, pid int) error {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(g.specFile(), string(b)); err != nil {
+		return err
+	}
+	return pidfile.Write(g.serverFile(), pid)
+}
+
+func (g Gear) forgetServer() {
+	os.Remove(g.serverFile())
+	os.Remove(g.specFile())
+}
+
+// Run supervises spec in this gear until it is stopped for good: it takes
+// the gear's lock, adopts a server a dead supervisor left, serves the
+// control socket and relays this process's signals.
+func (g Gear) Run(spec Spec, opt Options, api APIOptions) error {
+	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
+		return err
+	}
+	lock, err := pidfile.TryLock(g.lockFile())
+	if errors.Is(err, pidfile.ErrLocked) {
+		if rec, err := pidfile.Read(g.supervisorFile()); err == nil {
+			return fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, rec.PID)
+		}
+		return ErrAlreadyRunning
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
+	orphan, orphanSpec, err := g.Orphan()
+	switch {
+	case errors.Is(err, pidfile.ErrStale):
+		g.forgetServer()
+	case err != nil:
+		if orphan != nil {
+			orphan.Close()
+			err = fmt.Errorf("pid %d of this gear runs, but %w: stop it by hand", orphan.PID(), err)
+		}
+		return err
+	case orphan != nil:
+		// The server keeps the spec it was started with; a restart with
+		// the new one is the caller's choice.
+		spec, opt.Adopt = orphanSpec, orphan
+	}
+	// PID 1 has no start time to tell it from a later PID 1; the lock and
+	// the socket speak for it.
+	if os.Getpid() != 1 {
+		if err := pidfile.Write(g.supervisorFile(), os.Getpid()); err != nil {
+			return err
+		}
+		defer os.Remove(g.supervisorFile())
+	}
+	opt.gear = &g
+	sup := New(spec, opt)
+	a, err := ServeAPI(sup, g.Socket(), api)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	go sup.RelaySignals()
+	return sup.Run()
+}
+
+// StopOrphan stops a server found by Orphan the way a supervisor would:
+// its own stop signal, SIGKILL to all that is left after the stop timeout.
+// It takes the gear's lock, so that no supervisor adopts it meanwhile.
+func (g Gear) StopOrphan(log *slog.Logger) (int, error) {
+	lock, err := pidfile.TryLock(g.lockFile())
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Unlock()
+	p, spec, err := g.Orphan()
+	if p != nil {
+		defer p.Close()
+	}
+	if err != nil || p == nil {
+		return 0, err
+	}
+	s := &Supervisor{log: log, force: make(chan struct{})}
+	s.stopInstance(adopt(nil, spec, p))
+	g.forgetServer()
+	return p.PID(), nil
+}

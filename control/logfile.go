@@ -1,0 +1,152 @@
+package control
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// LogFile is a log that receives only whole lines and rotates by size:
+// server.log, then server.log.1 … server.log.N. A line is never split
+// across two files and never lost at rotation, because rotation happens
+// between two writes, under the same lock.
+type LogFile struct {
+	path    string
+	maxSize int64
+	keep    int
+
+	mu   sync.Mutex
+	f    *os.File
+	size int64
+}
+
+// OpenLogFile opens (appends to) path, creating its directory.
+func OpenLogFile(path string, maxSize int64, keep int) (*LogFile, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	l := &LogFile{path: path, maxSize: maxSize, keep: keep}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *LogFile) open() error {
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	l.f, l.size = f, fi.Size()
+	return nil
+}
+
+// Write appends p, which holds whole lines, rotating first if p would take
+// the file past its size.
+func (l *LogFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		// The last rotation could not reopen the file: try again, so a
+		// log directory that was full or unwritable recovers by itself.
+		if err := l.open(); err != nil {
+			return 0, err
+		}
+	}
+	if l.size > 0 && l.size+int64(len(p)) > l.maxSize {
+		if err := l.rotate(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := l.f.Write(p)
+	l.size += int64(n)
+	return n, err
+}
+
+// Rotate starts a new file now (for tidy).
+func (l *LogFile) Rotate() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rotate()
+}
+
+func (l *LogFile) rotate() error {
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	if l.keep == 0 {
+		os.Remove(l.path)
+	}
+	for i := l.keep; i >= 1; i-- {
+		from := l.path
+		if i > 1 {
+			from = fmt.Sprintf("%s.%d", l.path, i-1)
+		}
+		os.Rename(from, fmt.Sprintf("%s.%d", l.path, i))
+	}
+	return l.open()
+}
+
+// Close closes the file.
+func (l *LogFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// LogFiles lists a log and its rotated files, oldest first.
+func LogFiles(path string) []string {
+	var files []string
+	for i := 1; ; i++ {
+		p := fmt.Sprintf("%s.%d", path, i)
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		files = append([]string{p}, files...)
+	}
+	return append(files, path)
+}
+
+// TailLines returns the last n lines of a log, reading into rotated files
+// when the current one holds fewer.
+func TailLines(path string, n int) ([]string, error) {
+	var lines []string
+	files := LogFiles(path)
+	for i := len(files) - 1; i >= 0 && len(lines) < n; i-- {
+		f, err := os.Open(files[i])
+		if err != nil {
+			if i == len(files)-1 && !os.IsNotExist(err) {
+				return nil, err
+			}
+			continue
+		}
+		var these []string
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), maxLine+1)
+		for sc.Scan() {
+			these = append(these, sc.Text())
+			if len(these) > n {
+				these = these[1:]
+			}
+		}
+		f.Close()
+		lines = append(these, lines...)
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines, nil
+}

@@ -1,0 +1,46 @@
+package control
+
+import (
+	"slices"
+
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// ProcessInfo describes one process of a gear for status.
+type ProcessInfo struct {
+	PID     int     `json:"pid"`
+	PPID    int     `json:"ppid"`
+	RSS     uint64  `json:"rss"`
+	CPU     float64 `json:"cpu"` // percent of one core since the process started
+	Command string  `json:"command"`
+}
+
+// Processes lists the supervisor and every process below it, plus extra
+// roots and what is below them (an adopted server is not our descendant).
+func Processes(supervisor int, roots ...int) []ProcessInfo {
+	pids := append([]int{supervisor}, Descendants(supervisor)...)
+	for _, r := range roots {
+		if r > 0 && !slices.Contains(pids, r) {
+			pids = append(pids, r)
+			pids = append(pids, Descendants(r)...)
+		}
+	}
+	out := make([]ProcessInfo, 0, len(pids))
+	for _, pid := range pids {
+		p, err := process.NewProcess(int32(pid))
+		if err != nil {
+			continue
+		}
+		info := ProcessInfo{PID: pid}
+		if pp, err := p.Ppid(); err == nil {
+			info.PPID = int(pp)
+		}
+		if m, err := p.MemoryInfo(); err == nil {
+			info.RSS = m.RSS
+		}
+		info.CPU, _ = p.CPUPercent()
+		info.Command, _ = p.Cmdline()
+		out = append(out, info)
+	}
+	return out
+}
