@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,9 +18,6 @@ const maxRequest = 1 << 20
 
 // APIOptions are what the control API serves besides the supervisor.
 type APIOptions struct {
-	// Settings is what the gear was started with, returned by status so
-	// that a restart can change only what the caller gives.
-	Settings func() json.RawMessage
 	// Rotate starts a new log file, for tidy.
 	Rotate func() error
 	// Balancer reports the load-balancer registration for status.
@@ -32,8 +28,7 @@ type APIOptions struct {
 // the gear, and what the caller needs to restart it with changes.
 type Report struct {
 	Status
-	Processes []ProcessInfo   `json:"processes"`
-	Settings  json.RawMessage `json:"settings,omitempty"`
+	Processes []ProcessInfo `json:"processes"`
 	// Balancer is the gear's load-balancer registration, as whoever
 	// registers it reports it.
 	Balancer any `json:"haproxy,omitempty"`
@@ -42,8 +37,7 @@ type Report struct {
 // restartRequest carries a fully resolved spec: the caller checked its
 // input, so nothing bad reaches the running gear.
 type restartRequest struct {
-	Spec     Spec            `json:"spec"`
-	Settings json.RawMessage `json:"settings"`
+	Spec Spec `json:"spec"`
 }
 
 // API serves the control requests of one supervisor on a unix socket that
@@ -53,9 +47,6 @@ type API struct {
 	opt  APIOptions
 	srv  *http.Server
 	path string
-
-	mu       sync.Mutex
-	settings json.RawMessage // replaced by each successful restart
 }
 
 type peerKey struct{}
@@ -73,9 +64,6 @@ func ServeAPI(sup *Supervisor, path string, opt APIOptions) (*API, error) {
 		return nil, err
 	}
 	a := &API{sup: sup, opt: opt, path: path}
-	if opt.Settings != nil {
-		a.settings = opt.Settings()
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", a.status)
 	mux.HandleFunc("GET /v1/settled", a.settled)
@@ -138,10 +126,7 @@ func (a *API) checkPeer(next http.Handler) http.Handler {
 
 func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 	st := a.sup.Status()
-	a.mu.Lock()
-	settings := a.settings
-	a.mu.Unlock()
-	rep := Report{Status: st, Processes: Processes(st.SupervisorPID, st.PID), Settings: settings}
+	rep := Report{Status: st, Processes: Processes(st.SupervisorPID, st.PID)}
 	if a.opt.Balancer != nil {
 		rep.Balancer = a.opt.Balancer()
 	}
@@ -188,13 +173,7 @@ func (a *API) restart(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, err)
 		return
 	}
-	err := a.sup.Restart(r.Context(), req.Spec)
-	if err == nil && req.Settings != nil {
-		a.mu.Lock()
-		a.settings = req.Settings
-		a.mu.Unlock()
-	}
-	reply(w, http.StatusOK, err)
+	reply(w, http.StatusOK, a.sup.Restart(r.Context(), req.Spec))
 }
 
 func (a *API) rotate(w http.ResponseWriter, _ *http.Request) {

@@ -66,10 +66,9 @@ func (c *Client) Reload(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "reload", nil, nil)
 }
 
-// Restart replaces the server with spec; settings are remembered for the
-// next restart.
-func (c *Client) Restart(ctx context.Context, spec Spec, settings json.RawMessage) error {
-	return c.do(ctx, http.MethodPost, "restart", restartRequest{Spec: spec, Settings: settings}, nil)
+// Restart replaces the server with spec.
+func (c *Client) Restart(ctx context.Context, spec Spec) error {
+	return c.do(ctx, http.MethodPost, "restart", restartRequest{Spec: spec}, nil)
 }
 
 // Rotate starts a new server log file.

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"syscall"
@@ -42,6 +43,11 @@ type Spec struct {
 
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
+
+	// Settings are the user's settings this spec was resolved from, opaque
+	// here: status returns them, so that a restart can change only what it
+	// is told to, even after a supervisor adopted the server.
+	Settings json.RawMessage `json:",omitempty"`
 
 	// Files are written before each spawn (generated configs, runner
 	// scripts): path -> content, created with mode 0600.

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -39,6 +40,8 @@ type Status struct {
 	Listen        string    `json:"listen"`
 	// Detail says why the gear is in a failed or backoff state.
 	Detail string `json:"detail,omitempty"`
+	// Settings are the current spec's (see Spec.Settings).
+	Settings json.RawMessage `json:"settings,omitempty"`
 }
 
 // Exit records how an instance ended.

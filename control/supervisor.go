@@ -247,6 +247,7 @@ func (s *Supervisor) setState(st State, detail string) {
 	s.status.Detail = detail
 	s.status.Server = s.spec.Name
 	s.status.Listen = addr(s.spec.Host, s.spec.Port)
+	s.status.Settings = s.spec.Settings
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}
 	if s.cur != nil && !s.cur.exited() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -167,7 +168,8 @@ func resolve(c *cli.Context, g control.Gear, base *cartridge.Settings) (control.
 	// Pin what was automatic, so that the background supervisor and later
 	// restarts run what was checked here, wherever they are called from.
 	s.Server, s.Chdir, s.Python = cfg.Server, cfg.Chdir, cfg.Python
-	return spec, s, nil
+	spec.Settings, err = json.Marshal(s)
+	return spec, s, err
 }
 
 func plural(n int, word string) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -39,12 +38,11 @@ func restartCommand() *cli.Command {
 			if err != nil {
 				return exitWith(1, "%v", err)
 			}
-			spec, set, err := resolve(c, g, &base)
+			spec, _, err := resolve(c, g, &base)
 			if err != nil {
 				return err
 			}
-			setJSON, _ := json.Marshal(set)
-			if err := cl.Restart(c.Context, spec, setJSON); err != nil {
+			if err := cl.Restart(c.Context, spec); err != nil {
 				return failure(err)
 			}
 			rep, _ = cl.Status(c.Context)

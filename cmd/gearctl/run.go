@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -34,7 +33,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spec, set, err := resolve(c, g, nil)
+	spec, _, err := resolve(c, g, nil)
 	if err != nil {
 		return err
 	}
@@ -53,11 +52,7 @@ func runAction(c *cli.Context) error {
 	if files := activation.Files(true); len(files) > 0 {
 		opt.Listener = files[0]
 	}
-	settingsJSON, _ := json.Marshal(set)
-	api := control.APIOptions{
-		Settings: func() json.RawMessage { return settingsJSON },
-		Rotate:   rotator(out),
-	}
+	api := control.APIOptions{Rotate: rotator(out)}
 	err = g.Run(spec, opt, api)
 	if errors.Is(err, control.ErrAlreadyRunning) {
 		return exitWith(1, "%v; see 'gearctl --dir %s status'", err, g.Dir)

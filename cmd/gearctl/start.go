@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"time"
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
@@ -41,6 +42,7 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 	// A failed start includes stopping what did not get ready.
 	ctx, cancel := context.WithTimeout(c.Context, spec.StartTimeout+spec.StopTimeout+killGrace)
 	defer cancel()
+	t0 := time.Now()
 	st, already, err := g.Launch(ctx, exec.Command(exe, args...))
 	if err != nil {
 		return failure(err)
@@ -50,6 +52,6 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 		return nil
 	}
 	fmt.Fprintf(c.App.Writer, "gearctl: %s pid %d ready on %s in %.2fs (supervisor pid %d)\n",
-		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(st.StartedAt).Seconds(), st.SupervisorPID)
+		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(t0).Seconds(), st.SupervisorPID)
 	return nil
 }
