@@ -29,6 +29,9 @@ type APIOptions struct {
 type Report struct {
 	Status
 	Processes []ProcessInfo `json:"processes"`
+	// LogError is the last failure to write the server's output (a full or
+	// unwritable log directory); the server keeps serving meanwhile.
+	LogError string `json:"log_error,omitempty"`
 	// Balancer is the gear's load-balancer registration, as whoever
 	// registers it reports it.
 	Balancer any `json:"haproxy,omitempty"`
@@ -127,6 +130,9 @@ func (a *API) checkPeer(next http.Handler) http.Handler {
 func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 	st := a.sup.Status()
 	rep := Report{Status: st, Processes: Processes(st.SupervisorPID, st.PID)}
+	if err := a.sup.outputErr(); err != nil {
+		rep.LogError = err.Error()
+	}
 	if a.opt.Balancer != nil {
 		rep.Balancer = a.opt.Balancer()
 	}

@@ -44,7 +44,7 @@ type Supervisor struct {
 	log  *slog.Logger
 
 	reaper *reaper
-	out    *output
+	out    *output // set once by Run, under mu
 
 	// listener is the socket servers that take one get as fd 3, open on
 	// listenAddr; nil when the current server binds by itself.
@@ -143,9 +143,13 @@ func (s *Supervisor) Run() (err error) {
 	if s.reaper, err = startReaper(); err != nil {
 		return err
 	}
-	if s.out, err = newOutput(s.opt.Output); err != nil {
+	out, err := newOutput(s.opt.Output)
+	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.out = out
+	s.mu.Unlock()
 	defer s.out.close(2 * time.Second)
 	if s.opt.Listener != nil {
 		s.listener, s.listenAddr = s.opt.Listener, addr(s.spec.Host, s.spec.Port)
@@ -204,6 +208,18 @@ func (s *Supervisor) Watch() (Status, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.status, s.changed
+}
+
+// outputErr is the last error writing the servers' output, nil once a
+// write succeeds again.
+func (s *Supervisor) outputErr() error {
+	s.mu.Lock()
+	out := s.out
+	s.mu.Unlock()
+	if out == nil {
+		return nil
+	}
+	return out.err()
 }
 
 // Reload asks the server for its own graceful reload and returns once it

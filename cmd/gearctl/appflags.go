@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -170,11 +169,4 @@ func resolve(c *cli.Context, g control.Gear, base *cartridge.Settings) (control.
 	s.Server, s.Chdir, s.Python = cfg.Server, cfg.Chdir, cfg.Python
 	spec.Settings, err = json.Marshal(s)
 	return spec, s, err
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
