@@ -1,12 +1,14 @@
 package control
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +40,18 @@ func child(mode string) {
 		cmd.Env = append(os.Environ(), "GEARCTL_TEST_CHILD=sleeper")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		cmd.Start()
+	case "client":
+		clientChild()
+		os.Exit(0)
+	case "lines":
+		// Many writers' worth of numbered lines, as fast as it can.
+		n, _ := strconv.Atoi(os.Getenv("LINES"))
+		w := bufio.NewWriterSize(os.Stdout, 1<<16)
+		for i := range n {
+			w.WriteString(lineN(i) + "\n")
+		}
+		w.Flush()
+		os.Exit(0)
 	case "sleeper":
 		signal.Ignore(syscall.SIGTERM)
 		time.Sleep(time.Hour)

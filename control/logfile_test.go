@@ -1,0 +1,88 @@
+package control
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRotationKeepsEveryLineWhole writes numbered lines from a real child
+// process through the output pipe into a small rotating log: every line
+// must arrive exactly once, whole, in order, across many rotations.
+func TestRotationKeepsEveryLineWhole(t *testing.T) {
+	const n = 20000
+	path := filepath.Join(t.TempDir(), "logs", "server.log")
+	lf, err := OpenLogFile(path, 64<<10, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := childSpec(t, "lines", freePort(t))
+	spec.Env = append(spec.Env, fmt.Sprintf("LINES=%d", n))
+	spec.StartTimeout = 30e9
+	r, _ := startReaper()
+	out, err := newOutput(lf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := spawn(r, spec, nil, out.w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.done
+	out.close(10e9)
+	lf.Close()
+
+	files := LogFiles(path)
+	if len(files) < 10 {
+		t.Fatalf("%d files: the test did not rotate enough to prove anything", len(files))
+	}
+	next := 0
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			want := lineN(next)
+			if sc.Text() != want {
+				t.Fatalf("%s: line %q, want %q", f, sc.Text(), want)
+			}
+			next++
+		}
+		fh.Close()
+	}
+	if next != n {
+		t.Fatalf("%d of %d lines arrived", next, n)
+	}
+}
+
+// lineN is the child's line number i, long enough to make rotations many.
+func lineN(i int) string {
+	return fmt.Sprintf("line %06d %s", i, strings.Repeat("x", 90))
+}
+
+func TestTailLinesReadsAcrossRotations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.log")
+	lf, err := OpenLogFile(path, 100, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		fmt.Fprintf(lf, "%02d %s\n", i, strings.Repeat("y", 20))
+	}
+	lf.Close()
+	lines, err := TailLines(path, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 7 || !strings.HasPrefix(lines[0], "23 ") || !strings.HasPrefix(lines[6], "29 ") {
+		t.Fatalf("last 7 lines = %q", lines)
+	}
+	if n := len(LogFiles(path)); n != 6 {
+		t.Fatalf("%d files kept, want the log and 5 rotated", n)
+	}
+}
