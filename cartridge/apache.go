@@ -104,11 +104,12 @@ func buildApache(c Config, s *control.Spec) error {
 			return err
 		}
 	}
-	// mod_wsgi names its sockets PREFIX.PID.GENERATION.N.sock; a unix
-	// socket path is at most 107 bytes.
+	// mod_wsgi names its sockets PREFIX.PID.GENERATION.N.sock, and a unix
+	// socket path is at most 107 bytes: a long --dir fails at the first
+	// request, with only a log line to say why.
 	prefix := filepath.Join(root, "wsgi")
 	if len(prefix)+len(".4194304.999.99.sock") > 107 {
-		return fmt.Errorf("--dir %s is too long for mod_wsgi's unix socket paths (at most about 60 bytes)", c.Dir)
+		return fmt.Errorf("--dir %s is too long: mod_wsgi's unix sockets under it would pass the 107-byte limit of a socket path", c.Dir)
 	}
 	workers, threads := workersThreads(c)
 	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))

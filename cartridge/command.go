@@ -1,7 +1,7 @@
 package cartridge
 
 import (
-	"fmt"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,12 +18,13 @@ import (
 func buildCommand(c Config, s *control.Spec) error {
 	words, err := splitCommand(c.Command)
 	if err != nil {
-		return err
+		return &InputError{Flag: "--command", Value: c.Command, Msg: err.Error(),
+			Accepted: "a command line, words quoted with ' \" or \\ as in a shell (none is run)"}
 	}
 	takesFD := slices.ContainsFunc(words, func(w string) bool { return strings.Contains(w, "{fd}") })
 	usesApp := slices.ContainsFunc(words, func(w string) bool { return strings.Contains(w, "{app}") })
 	if usesApp && c.App.File == "" && c.App.Module == "" {
-		return fmt.Errorf("%w: it uses {app} but there is no application: give --app", ErrBadCommand)
+		return &InputError{Flag: "--command", Value: c.Command, Msg: "uses {app} but there is no application", Accepted: "--app " + appForms}
 	}
 	r := strings.NewReplacer(
 		"{host}", c.Host,
@@ -36,7 +37,8 @@ func buildCommand(c Config, s *control.Spec) error {
 	}
 	exe, err := lookExe(c, words[0])
 	if err != nil {
-		return fmt.Errorf("--command: %w", err)
+		return &InputError{Flag: "--command", Value: c.Command, Msg: err.Error(),
+			Accepted: "a program in the virtualenv, on PATH, or a path"}
 	}
 	s.Path = exe
 	s.Args = words
@@ -82,7 +84,7 @@ func splitCommand(line string) ([]string, error) {
 			}
 		case r == '\\':
 			if i+1 == len(rs) {
-				return nil, fmt.Errorf("%w: it ends with a backslash", ErrBadCommand)
+				return nil, errors.New("it ends with a backslash")
 			}
 			i++
 			in = true
@@ -92,7 +94,7 @@ func splitCommand(line string) ([]string, error) {
 		case r == '\'':
 			end := slices.Index(rs[i+1:], '\'')
 			if end < 0 {
-				return nil, fmt.Errorf("%w: unterminated ' quote", ErrBadCommand)
+				return nil, errors.New("unterminated ' quote")
 			}
 			word.WriteString(string(rs[i+1 : i+1+end]))
 			i += end + 1
@@ -113,7 +115,7 @@ func splitCommand(line string) ([]string, error) {
 				word.WriteRune(rs[i])
 			}
 			if !closed {
-				return nil, fmt.Errorf("%w: unterminated \" quote", ErrBadCommand)
+				return nil, errors.New("unterminated \" quote")
 			}
 			in = true
 		default:
@@ -125,7 +127,7 @@ func splitCommand(line string) ([]string, error) {
 		words = append(words, word.String())
 	}
 	if len(words) == 0 {
-		return nil, fmt.Errorf("%w: it is empty", ErrBadCommand)
+		return nil, errors.New("it is empty")
 	}
 	return words, nil
 }

@@ -34,9 +34,8 @@ func TestSplitCommand(t *testing.T) {
 		}
 	}
 	for _, line := range []string{"", "   ", "a 'b", `a "b`, `a "b\"`, `a \`} {
-		_, err := splitCommand(line)
-		if !errors.Is(err, ErrBadCommand) || !strings.Contains(err.Error(), "--command") {
-			t.Errorf("%q: err = %v, want ErrBadCommand naming --command", line, err)
+		if words, err := splitCommand(line); err == nil {
+			t.Errorf("%q: %q, want an error", line, words)
 		}
 	}
 }
@@ -85,18 +84,24 @@ func TestCommandSpec(t *testing.T) {
 
 	// A relative program is the application directory's.
 	c.Command = "./run --port {port}"
-	if _, err := c.Spec(); !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), filepath.Join(c.Chdir, "run")) {
+	if _, err := c.Spec(); !isInputError(err, "--command") || !strings.Contains(err.Error(), filepath.Join(c.Chdir, "run")) {
 		t.Errorf("missing ./run: err = %v", err)
 	}
 
-	for _, bad := range []string{"", "gunicorn 'x", "no-such-program-anywhere {port}"} {
+	for _, bad := range []string{"", "gunicorn 'x", `gunicorn "x`, "no-such-program-anywhere {port}"} {
 		c.Command = bad
-		if _, err := c.Spec(); err == nil || !strings.Contains(err.Error(), "--command") {
-			t.Errorf("%q: err = %v, want one naming --command", bad, err)
+		if _, err := c.Spec(); !isInputError(err, "--command") {
+			t.Errorf("%q: err = %v, want an InputError for --command", bad, err)
 		}
 	}
 	c.Command, c.App = "gunicorn {app}", App{}
-	if _, err := c.Spec(); !errors.Is(err, ErrBadCommand) {
+	if _, err := c.Spec(); !isInputError(err, "--command") {
 		t.Errorf("{app} without an application: err = %v", err)
 	}
+}
+
+// isInputError says whether err is bad input about flag.
+func isInputError(err error, flag string) bool {
+	var in *InputError
+	return errors.As(err, &in) && in.Flag == flag && strings.Contains(err.Error(), flag)
 }

@@ -22,16 +22,22 @@ func buildGunicorn(c Config, s *control.Spec) error {
 		// but only when LISTEN_PID is its own PID, which a parent cannot
 		// know before the exec.
 		"--bind", "fd://3",
+		// This instance's own socket, where readiness is probed while
+		// the instance it replaces still serves fd 3.
+		"--bind", "fd://4",
 		"--workers", strconv.Itoa(workers),
 		"--threads", strconv.Itoa(threads),
 		"--chdir", c.Chdir,
-		// TERM waits this long for in-flight requests, then kills workers.
+		// TERM waits this long for in-flight requests, then SIGKILLs the
+		// workers left. A worker still booting when the master relays TERM
+		// (right after a start or a HUP) misses it, as its handlers are not
+		// installed yet, and is only killed at this timeout.
 		"--graceful-timeout", seconds(c.StopTimeout),
 		"--access-logfile", "-",
 		"--error-logfile", "-",
 	}
 	s.Args = append(s.Args, gunicornApp(c, s)...)
-	s.TakesFD = true
+	s.TakesFD, s.ProbeFD = true, true
 	// HUP re-imports the code in new workers under the same master. USR2
 	// is never sent: it forks the new master as a child of the old one,
 	// which is orphaned when the old one exits; gearctl replaces servers

@@ -17,7 +17,7 @@ func TestModWSGIExpressArgv(t *testing.T) {
 	root := filepath.Join(c.Dir, "mod_wsgi-express")
 	common := []string{"--host", "127.0.0.1", "--port", "8081", "--server-root", root,
 		"--log-to-terminal", "--access-log", "--processes", "2", "--threads", "2",
-		"--working-directory", c.Chdir, "--shutdown-timeout", "10"}
+		"--working-directory", c.Chdir, "--shutdown-timeout", "5"}
 	var asRoot []string
 	if os.Geteuid() == 0 {
 		// The application directory is root's: nobody serves it.

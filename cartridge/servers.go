@@ -13,15 +13,9 @@ import (
 	"github.com/gearctl/gearctl/control"
 )
 
-// Errors callers branch on.
-var (
-	// ErrUnknownServer: --server names no catalog entry.
-	ErrUnknownServer = errors.New("unknown server")
-	// ErrNotInstalled: the chosen server's executable or module is missing.
-	ErrNotInstalled = errors.New("not installed")
-	// ErrBadCommand: --command cannot be split into an argv.
-	ErrBadCommand = errors.New("bad --command")
-)
+// ErrNotInstalled: the chosen server's executable, plugin or module is
+// missing. Bad input is an *InputError naming the flag.
+var ErrNotInstalled = errors.New("not installed")
 
 // server is one catalog entry: how to tell it is installed and how to fill
 // in the server-specific part of a Spec.
@@ -33,8 +27,8 @@ type server struct {
 	build func(Config, *control.Spec) error
 }
 
-// catalog is in the order Auto prefers; Names lists them in the order users
-// read them in the documentation.
+// catalog holds one entry per server; Names lists them in the order of the
+// documentation, Auto in its order of preference.
 var catalog = []server{
 	{"gunicorn", gunicornInstalled, buildGunicorn},
 	{"uwsgi", uwsgiInstalled, buildUWSGI},
@@ -44,9 +38,10 @@ var catalog = []server{
 	{"command", func(c Config) bool { return c.Command != "" }, buildCommand},
 }
 
-// Names lists the accepted --server names, for usage and error messages.
+// Names lists the catalog's server names, for usage and error messages;
+// --server also accepts "auto".
 func Names() []string {
-	return []string{"auto", "gunicorn", "uwsgi", "apache", "mod_wsgi-express", "wsgiref", "command"}
+	return []string{"gunicorn", "uwsgi", "apache", "mod_wsgi-express", "wsgiref", "command"}
 }
 
 func lookup(name string) (server, bool) {
@@ -59,8 +54,8 @@ func lookup(name string) (server, bool) {
 }
 
 // Installed says whether the named server can run for c: its executable is
-// in the virtualenv's bin or on PATH, plus what each server needs beside it
-// (uWSGI's python3 plugin, Apache's mod_wsgi.so).
+// in the virtualenv's bin or on PATH (Apache's also in /usr/sbin), plus what
+// it needs beside it (uWSGI's python3 plugin, Apache's mod_wsgi.so).
 func Installed(name string, c Config) bool {
 	s, ok := lookup(name)
 	return ok && s.installed(c)
@@ -91,14 +86,14 @@ func (c Config) Spec() (control.Spec, error) {
 	}
 	srv, ok := lookup(name)
 	if !ok {
-		return control.Spec{}, fmt.Errorf("--server %q: %w; accepted: %s",
-			c.Server, ErrUnknownServer, strings.Join(Names(), ", "))
+		return control.Spec{}, &InputError{Flag: "--server", Value: c.Server, Msg: "unknown server",
+			Accepted: "auto, " + strings.Join(Names(), ", ")}
 	}
 	if name != "command" && c.App.File == "" && c.App.Module == "" {
-		return control.Spec{}, fmt.Errorf("%s: no application: give --app", name)
+		return control.Spec{}, &InputError{Flag: "--app", Msg: name + " needs an application", Accepted: appForms}
 	}
 	if err := validApp(c.App); err != nil {
-		return control.Spec{}, fmt.Errorf("%s: %w", name, err)
+		return control.Spec{}, err
 	}
 	readyPath := c.ReadyPath
 	if readyPath == "" {
@@ -116,6 +111,10 @@ func (c Config) Spec() (control.Spec, error) {
 		Files:        map[string]string{},
 	}
 	if err := srv.build(c, &s); err != nil {
+		var input *InputError
+		if errors.As(err, &input) {
+			return control.Spec{}, err // names its flag already
+		}
 		return control.Spec{}, fmt.Errorf("%s: %w", name, err)
 	}
 	s.Args = append(s.Args, c.ExtraArgs...)
@@ -202,11 +201,10 @@ func appCallable(a App) string {
 // a dotted Python identifier. An unset App is valid (--command may not need
 // one).
 func validApp(a App) error {
-	if a.Module != "" && !isDottedName(a.Module) {
-		return fmt.Errorf("--app: module %q is not a Python module name", a.Module)
-	}
-	if a.Callable != "" && !isDottedName(a.Callable) {
-		return fmt.Errorf("--app: callable %q is not a Python name", a.Callable)
+	for _, name := range []string{a.Module, a.Callable} {
+		if name != "" && !isDottedName(name) {
+			return &InputError{Flag: "--app", Value: a.String(), Msg: fmt.Sprintf("%q is not a Python name", name), Accepted: appForms}
+		}
 	}
 	return nil
 }

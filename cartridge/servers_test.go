@@ -2,7 +2,6 @@ package cartridge
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,9 +109,12 @@ func testConfig(t *testing.T, server string) Config {
 		Python:       py,
 		ReadyPath:    "/",
 		StartTimeout: patience,
-		StopTimeout:  10 * time.Second,
-		Dir:          dir,
-		Env:          append(os.Environ(), "GEARCTL_TEST_MARK="+mark, "PYTHONDONTWRITEBYTECODE=1"),
+		// Also what gunicorn and uWSGI wait before they SIGKILL a worker
+		// that missed the graceful signal (see TestGunicorn): it bounds
+		// how long such a stop takes.
+		StopTimeout: 5 * time.Second,
+		Dir:         dir,
+		Env:         append(os.Environ(), "GEARCTL_TEST_MARK="+mark, "PYTHONDONTWRITEBYTECODE=1"),
 	}
 }
 
@@ -131,10 +134,12 @@ type running struct {
 	t    *testing.T
 	spec control.Spec
 	url  string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error // from Wait, once done is closed
+	// probeURL is the instance's own probe socket, for servers that take one.
+	probeURL string
+	cmd      *exec.Cmd
+	out      *syncBuffer
+	done     chan struct{}
+	err      error // from Wait, once done is closed
 }
 
 type syncBuffer struct {
@@ -196,6 +201,22 @@ func start(t *testing.T, c Config) *running {
 		t.Cleanup(func() { f.Close() }) // held like the supervisor holds it
 		r.cmd.ExtraFiles = []*os.File{f}
 	}
+	if spec.ProbeFD {
+		// This instance's own socket, as fd 4, where control probes it.
+		pl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := pl.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.SetNonblock(int(f.Fd()), false)
+		r.probeURL = "http://" + pl.Addr().String()
+		pl.Close()
+		t.Cleanup(func() { f.Close() })
+		r.cmd.ExtraFiles = append(r.cmd.ExtraFiles, f)
+	}
 	ln.Close()
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -212,6 +233,7 @@ func start(t *testing.T, c Config) *running {
 		case <-time.After(patience):
 			t.Errorf("%s: pid %d not reaped after SIGKILL", spec.Name, r.cmd.Process.Pid)
 		}
+		// GEARCTL_TEST_LOG=1 shows every server's output, passed or not.
 		if t.Failed() || os.Getenv("GEARCTL_TEST_LOG") != "" {
 			t.Logf("%s %q output:\n%s", spec.Name, spec.Args, r.out)
 		}
@@ -315,6 +337,11 @@ func testServer(t *testing.T, name string) {
 		c := testConfig(t, name)
 		r := start(t, c)
 		first := r.waitBody("/", func(b string) bool { return strings.HasPrefix(b, "hello wsgi.py ") })
+		if r.spec.ProbeFD {
+			if code, body, err := get(r.probeURL + "/"); code != 200 || tokenOf(body) != tokenOf(first) {
+				t.Fatalf("%s on its probe socket: %d %q %v", name, code, body, err)
+			}
+		}
 
 		// Reload: same PID, the code imported again.
 		r.signal(r.spec.Signals.Reload)
@@ -362,31 +389,22 @@ func testServer(t *testing.T, name string) {
 func TestNames(t *testing.T) {
 	names := Names()
 	for _, s := range catalog {
-		if !contains(names, s.name) {
+		if !slices.Contains(names, s.name) {
 			t.Errorf("Names() lacks %s", s.name)
 		}
 	}
-	if !contains(names, "auto") {
-		t.Errorf("Names() lacks auto")
+	if len(names) != len(catalog) {
+		t.Errorf("Names() = %q, the catalog has %d servers", names, len(catalog))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestUnknownServer(t *testing.T) {
 	c := testConfig(t, "tomcat")
 	_, err := c.Spec()
-	if !errors.Is(err, ErrUnknownServer) {
-		t.Fatalf("err = %v, want ErrUnknownServer", err)
+	if !isInputError(err, "--server") {
+		t.Fatalf("err = %v, want an InputError for --server", err)
 	}
-	for _, name := range Names() {
+	for _, name := range append(Names(), "auto") {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -396,12 +414,12 @@ func TestUnknownServer(t *testing.T) {
 func TestBadApp(t *testing.T) {
 	c := testConfig(t, "wsgiref")
 	c.App = App{Module: "pkg.web", Callable: "app; import os"}
-	if _, err := c.Spec(); err == nil || !strings.Contains(err.Error(), "--app") {
-		t.Errorf("callable with code: err = %v, want one naming --app", err)
+	if _, err := c.Spec(); !isInputError(err, "--app") {
+		t.Errorf("callable with code: err = %v, want an InputError for --app", err)
 	}
 	c.App = App{}
-	if _, err := c.Spec(); err == nil || !strings.Contains(err.Error(), "--app") {
-		t.Errorf("no application: err = %v, want one naming --app", err)
+	if _, err := c.Spec(); !isInputError(err, "--app") {
+		t.Errorf("no application: err = %v, want an InputError for --app", err)
 	}
 }
 

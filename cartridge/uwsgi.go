@@ -57,6 +57,9 @@ func buildUWSGI(c Config, s *control.Spec) error {
 	s.Args = append(s.Args,
 		"--master",
 		"--http-socket", "fd://3",
+		// This instance's own socket, where readiness is probed while
+		// the instance it replaces still serves fd 3.
+		"--http-socket", "fd://4",
 		// Without it uWSGI keeps running with no application and answers
 		// every request with 500.
 		"--need-app",
@@ -87,11 +90,13 @@ func buildUWSGI(c Config, s *control.Spec) error {
 		// every reload, turns TERM into a graceful stop. (--die-on-term
 		// would make TERM a stop too, but a brutal one.)
 		"--hook-master-start", "unix_signal:15 gracefully_kill_them_all",
-		// How long a graceful stop or reload waits for busy workers.
+		// How long a graceful stop or reload waits for a worker before
+		// SIGKILL ("NO MERCY"). A worker spawned a moment before the
+		// master relays the signal can miss it and is only killed then.
 		"--reload-mercy", stop,
 		"--worker-reload-mercy", stop,
 	)
-	s.TakesFD = true
+	s.TakesFD, s.ProbeFD = true, true
 	// HUP: graceful reload, the master re-executes itself (same PID) and
 	// imports the application again.
 	s.Signals = termHup

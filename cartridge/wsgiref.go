@@ -51,12 +51,13 @@ func buildWSGIRef(c Config, s *control.Spec) error {
 	s.Path = py
 	s.Args = []string{py, runner,
 		"--fd", "3",
+		"--probe-fd", "4",
 		"--app", app,
 		"--chdir", c.Chdir,
 		"--workers", strconv.Itoa(workers),
 		"--threads", strconv.Itoa(threads),
 	}
-	s.TakesFD = true
+	s.TakesFD, s.ProbeFD = true, true
 	s.Signals = termHup
 	return nil
 }

@@ -3,7 +3,7 @@
 gearctl's fallback server (--server wsgiref), written next to the gear's
 state by gearctl and run with the gear's Python:
 
-    python3 wsgiref_runner.py --app APP [--fd 3 | --host H --port P]
+    python3 wsgiref_runner.py --app APP [--fd 3 [--probe-fd 4] | --host H --port P]
             [--chdir DIR] [--workers N] [--threads N]
 
 APP is a file (wsgi.py, or wsgi/application without an extension), FILE:callable
@@ -164,6 +164,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", required=True)
     parser.add_argument("--fd", type=int, help="listening socket inherited as this fd")
+    parser.add_argument("--probe-fd", type=int,
+                        help="a second inherited socket, this instance's own: readiness probes")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--chdir", default=".")
@@ -189,17 +191,25 @@ def main():
 
     sock = listening_socket(args)
     server = Server(sock, max(1, args.workers) * max(1, args.threads))
-    server.set_app(app)
+    servers = [server]
+    if args.probe_fd is not None:
+        servers.append(Server(socket.socket(fileno=args.probe_fd), 1))
+    for s in servers:
+        s.set_app(app)
 
     # A handler only records the request; serve_forever returns on the
     # next poll. TERM wins over HUP if both arrive.
     requested = []
 
+    def shutdown():
+        for s in servers:
+            s.shutdown()
+
     def graceful(signum, frame):
         first = not requested
         requested.append(signum)
         if first:
-            threading.Thread(target=server.shutdown, daemon=True).start()
+            threading.Thread(target=shutdown, daemon=True).start()
 
     def immediate(signum, frame):
         signal.signal(signum, signal.SIG_DFL)
@@ -209,10 +219,13 @@ def main():
     signal.signal(signal.SIGHUP, graceful)
     signal.signal(signal.SIGINT, immediate)
 
+    for s in servers[1:]:
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     server.serve_forever(poll_interval=0.1)
     if signal.SIGTERM in requested:
         sock.close()  # new connections are refused, or wait for the next server
-    server.wait_idle()
+    for s in servers:
+        s.wait_idle()
     if signal.SIGTERM in requested:  # also a TERM that came during a HUP
         sock.close()
         sys.exit(0)
@@ -220,6 +233,8 @@ def main():
     # HUP: same PID, fresh interpreter, same socket.
     fd = sock.fileno()
     os.set_inheritable(fd, True)
+    if args.probe_fd is not None:
+        os.set_inheritable(args.probe_fd, True)
     if fd != args.fd:
         program += ["--fd", str(fd)]  # a socket we bound; argparse: the last --fd wins
     sys.stdout.flush()

@@ -38,7 +38,7 @@ func TestWSGIRefArgv(t *testing.T) {
 	if spec.Files[runner] != wsgirefRunner {
 		t.Errorf("Files lack the runner at %s", runner)
 	}
-	want := []string{c.Python, runner, "--fd", "3", "--app", "pkg.web:app", "--chdir", c.Chdir, "--workers", "2", "--threads", "2"}
+	want := []string{c.Python, runner, "--fd", "3", "--probe-fd", "4", "--app", "pkg.web:app", "--chdir", c.Chdir, "--workers", "2", "--threads", "2"}
 	if strings.Join(spec.Args, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("argv\n got %q\nwant %q", spec.Args, want)
 	}

@@ -46,15 +46,17 @@ func (g Gear) Launch(ctx context.Context, cmd *exec.Cmd) (st Status, already boo
 		cmd.Wait()
 		close(exited)
 	}()
+	lost := false
 	for {
 		st, err := c.Settled(ctx)
 		if !errors.Is(err, ErrNoSupervisor) {
-			return st, false, g.settledErr(st, err)
+			return st, lost, g.settledErr(st, err)
 		}
 		select {
 		case <-exited:
 			if g.supervised() {
-				exited = nil // another launch won the lock: wait for it
+				// Another launch won the lock: wait for its supervisor.
+				exited, lost = nil, true
 				continue
 			}
 			return st, false, g.launchFailed(from)
