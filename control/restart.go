@@ -25,7 +25,17 @@ func (s *Supervisor) beginRestart(req request) error {
 	sharable := s.listener != nil && s.listenAddr == want
 	overlap := serving && spec.TakesFD && spec.ProbeFD && (sharable || want != addr(s.spec.Host, s.spec.Port))
 	s.setState(Restarting, "")
+	handover := "the new instance started beside the old one, which stopped once the new one answered"
 	if !overlap {
+		switch {
+		case !serving:
+			handover = "nothing was serving"
+		case spec.TakesFD && sharable:
+			handover = "the old instance stopped first; connections waited in the listening socket's backlog"
+		default:
+			handover = fmt.Sprintf("the old instance stopped first; connections to %s were refused meanwhile (%s binds its own port)",
+				want, pick(spec.TakesFD, s.spec.Name, spec.Name))
+		}
 		if s.retry != nil {
 			s.retry.Stop()
 		}
@@ -45,6 +55,7 @@ func (s *Supervisor) beginRestart(req request) error {
 	}
 	op.cand = cand
 	s.restart = op
+	s.update(func(st *Status) { st.Handover = handover })
 	s.log.Info(fmt.Sprintf("%s pid %d starting beside the current instance", spec.Name, cand.pid))
 	return nil
 }
@@ -109,4 +120,11 @@ func (s *Supervisor) retire(in *instance, reply chan error) {
 		s.stopInstance(in)
 		reply <- nil
 	}()
+}
+
+func pick(first bool, a, b string) string {
+	if first {
+		return a
+	}
+	return b
 }

@@ -40,6 +40,8 @@ type Status struct {
 	Listen        string    `json:"listen"`
 	// Detail says why the gear is in a failed or backoff state.
 	Detail string `json:"detail,omitempty"`
+	// Handover says how the last restart passed the traffic on.
+	Handover string `json:"handover,omitempty"`
 	// Settings are the current spec's (see Spec.Settings).
 	Settings json.RawMessage `json:"settings,omitempty"`
 }

@@ -46,7 +46,7 @@ func restartCommand() *cli.Command {
 				return failure(err)
 			}
 			rep, _ = cl.Status(c.Context)
-			fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s\n", rep.Server, rep.PID, rep.Listen)
+			fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s; %s\n", rep.Server, rep.PID, rep.Listen, rep.Handover)
 			return nil
 		},
 	}
