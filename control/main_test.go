@@ -75,6 +75,7 @@ func child(mode string) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			fmt.Println("child: slow request started")
 			time.Sleep(time.Second)
 		}
 		w.WriteHeader(status)

@@ -28,13 +28,12 @@ func TestReadyServesAndStopsGracefully(t *testing.T) {
 	}
 
 	// A request in flight when the stop comes still gets its answer.
-	sockets := tcpSockets(st.PID)
 	slow := make(chan string, 1)
 	go func() {
 		code, _, err := get(t, port, "/slow")
 		slow <- fmt.Sprint(code, " ", errString(err))
 	}()
-	waitConnected(t, st.PID, sockets)
+	waitOutput(t, g.out, "slow request started")
 	g.sup.Stop()
 	if err := g.wait(t); err != nil {
 		t.Fatalf("Run after a requested stop: %v", err)
@@ -48,18 +47,17 @@ func TestReadyServesAndStopsGracefully(t *testing.T) {
 	}
 }
 
-// waitConnected waits until pid holds more sockets than before: it has
-// accepted a connection, so a request is in flight and not in the backlog.
-func waitConnected(t *testing.T, pid, before int) {
+// waitOutput waits until the supervised output holds want: the server says
+// when a request is in flight, so a test knows it is not in the backlog.
+func waitOutput(t *testing.T, out *syncBuffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if tcpSockets(pid) > before {
-			return
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output never said %q:\n%s", want, out)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatal("request never reached the server")
 }
 
 func TestKilledMasterIsRestarted(t *testing.T) {
