@@ -111,25 +111,28 @@ func (g Gear) forgetServer() {
 	os.Remove(g.specFile())
 }
 
-// Run supervises spec in this gear until it is stopped for good: it takes
-// the gear's lock, adopts a server a dead supervisor left, serves the
-// control socket and relays this process's signals.
-func (g Gear) Run(spec Spec, opt Options, api APIOptions) error {
+// Lock takes the gear's lock, which a supervisor holds for its whole life:
+// ErrAlreadyRunning when another one has it.
+func (g Gear) Lock() (*pidfile.Lock, error) {
 	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	lock, err := pidfile.TryLock(g.lockFile())
 	if errors.Is(err, pidfile.ErrLocked) {
 		if rec, err := pidfile.Read(g.supervisorFile()); err == nil {
-			return fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, rec.PID)
+			return nil, fmt.Errorf("%w (pid %d)", ErrAlreadyRunning, rec.PID)
 		}
-		return ErrAlreadyRunning
+		return nil, ErrAlreadyRunning
 	}
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
+	return lock, err
+}
 
+// Run supervises spec in this gear, whose lock the caller holds, until it
+// is stopped for good: it adopts a server a dead supervisor left, serves
+// the control socket and relays this process's signals. It releases the
+// lock when it returns.
+func (g Gear) Run(lock *pidfile.Lock, spec Spec, opt Options, api APIOptions) error {
+	defer lock.Unlock()
 	orphan, orphanSpec, err := g.Orphan()
 	switch {
 	case errors.Is(err, pidfile.ErrStale):

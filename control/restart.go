@@ -41,6 +41,7 @@ func (s *Supervisor) beginRestart(req request) error {
 		}
 		if s.cur != nil {
 			if serving {
+				s.beforeStop()
 				fallback := s.spec
 				op.fallback = &fallback
 				s.log.Info(fmt.Sprintf("%s cannot hand its socket over: stopping pid %d before starting %s", s.spec.Name, s.cur.pid, spec.Name))

@@ -37,6 +37,8 @@ func (s *Supervisor) stopInstance(in *instance) {
 // an error when a process could not be ended.
 func (s *Supervisor) shutdown(cause error) error {
 	s.setState(Stopping, "")
+	// Stopping is published before the drain so that an agent check says
+	// "drain" at once.
 	if s.retry != nil {
 		s.retry.Stop()
 	}
@@ -47,6 +49,7 @@ func (s *Supervisor) shutdown(cause error) error {
 	}
 	s.answerReload(ErrStopped)
 	if s.cur != nil {
+		s.beforeStop()
 		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.cur.pid))
 		s.stopInstance(s.cur)
 		exit := s.cur.exit

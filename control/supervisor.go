@@ -25,6 +25,11 @@ type Options struct {
 	// Listener, when set, is a listening socket inherited from systemd; it
 	// is handed to servers that take one instead of opening a new one.
 	Listener *os.File
+	// BeforeStop is called before a serving instance is stopped with
+	// nothing to take over its socket (a final stop, or a restart of a
+	// server that binds its own port): a load balancer drains the gear
+	// first. It runs on the supervisor's goroutine and must be bounded.
+	BeforeStop func()
 	// Adopt is a server such a dead supervisor left running: it is watched
 	// through its pidfd and stopped or replaced like an own instance.
 	Adopt *pidfile.Process
@@ -337,6 +342,14 @@ func (s *Supervisor) adoptServer(p *pidfile.Process) {
 	s.setState(Starting, "adopted")
 	s.log.Info(fmt.Sprintf("adopted %s pid %d, left running by a supervisor that died", s.spec.Name, in.pid))
 	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), nil)
+}
+
+// beforeStop gives the load balancer its chance to drain a gear that is
+// about to stop serving.
+func (s *Supervisor) beforeStop() {
+	if s.opt.BeforeStop != nil {
+		s.opt.BeforeStop()
+	}
 }
 
 // setCurrent makes in the current instance and records it in the pidfile.

@@ -16,7 +16,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "supervise the server in the foreground (container ENTRYPOINT, PID 1, systemd Type=notify)",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags: append(appFlags(),
+		Flags: append(append(appFlags(), balancerFlags()...),
 			&cli.BoolFlag{Name: "log-to-terminal", Value: true,
 				Usage: "server output to this terminal; off: to server.log in the log directory, rotated"},
 			&cli.StringFlag{Name: "log-max-size", Value: "10M", EnvVars: []string{"GEARCTL_LOG_MAX_SIZE"},
@@ -48,16 +48,36 @@ func runAction(c *cli.Context) error {
 		logw = out
 	}
 	log := newLogger(logw)
+	lock, err := g.Lock()
+	if errors.Is(err, control.ErrAlreadyRunning) {
+		return exitWith(1, "%v; see 'gearctl --dir %s status'", err, g.Dir)
+	}
+	if err != nil {
+		return exitWith(1, "%v", err)
+	}
 	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
 	if files := activation.Files(true); len(files) > 0 {
 		opt.Listener = files[0]
 	}
 	api := control.APIOptions{Rotate: rotator(out)}
-	err = g.Run(spec, opt, api)
-	if errors.Is(err, control.ErrAlreadyRunning) {
-		return exitWith(1, "%v; see 'gearctl --dir %s status'", err, g.Dir)
+	b, err := newBalancer(c, spec, log)
+	if err != nil {
+		lock.Unlock()
+		return err
 	}
-	return failure(err)
+	if b != nil {
+		defer b.close()
+		notify := opt.OnChange
+		opt.OnChange = func(st control.Status) {
+			if notify != nil {
+				notify(st)
+			}
+			b.onChange(st)
+		}
+		opt.BeforeStop = b.beforeStop
+		api.Balancer = b.report
+	}
+	return failure(g.Run(lock, spec, opt, api))
 }
 
 // output is where server lines go: the terminal, or the rotated log.

@@ -17,7 +17,7 @@ func startCommand() *cli.Command {
 		Name:      "start",
 		Usage:     "start a background supervisor unless one runs, and wait until the application answers",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags:     appFlags(),
+		Flags:     append(appFlags(), balancerFlags()...),
 		Action: func(c *cli.Context) error {
 			g, err := gear(c)
 			if err != nil {
@@ -38,7 +38,8 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 	if err != nil {
 		return err
 	}
-	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false"}, runArgs(set)...)
+	args := []string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false"}
+	args = append(append(args, balancerArgs(c)...), runArgs(set)...)
 	// A failed start includes stopping what did not get ready.
 	ctx, cancel := context.WithTimeout(c.Context, spec.StartTimeout+spec.StopTimeout+killGrace)
 	defer cancel()

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/haproxy"
+	"github.com/urfave/cli/v2"
+)
+
+// balancerFlags register the gear with haproxy; they belong to the
+// supervisor, so a restart does not change them.
+func balancerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "haproxy", EnvVars: []string{"GEARCTL_HAPROXY"},
+			Usage: "haproxy runtime API, unix:PATH or HOST:PORT: register the gear as a dynamic server"},
+		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"}},
+		&cli.StringFlag{Name: "haproxy-server", EnvVars: []string{"GEARCTL_HAPROXY_SERVER", "OPENSHIFT_GEAR_NAME"},
+			Usage: "the gear's server name in the backend (default: HOSTNAME-PORT)"},
+		&cli.IntFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},
+			Usage: "answer haproxy's agent-check on this port of --host"},
+	}
+}
+
+// balancerArgs passes the balancer flags on to the background supervisor.
+func balancerArgs(c *cli.Context) []string {
+	var args []string
+	for _, name := range []string{"haproxy", "haproxy-backend", "haproxy-server"} {
+		if v := c.String(name); v != "" {
+			args = append(args, "--"+name, v)
+		}
+	}
+	if p := c.Int("agent-port"); p != 0 {
+		args = append(args, "--agent-port", strconv.Itoa(p))
+	}
+	return args
+}
+
+// balancer keeps haproxy's view of the gear in step with the supervisor:
+// a dynamic server that is up only once the application answers, drained
+// before the gear stops serving, and deleted when it stops; and an agent
+// responder that says the same to haproxy's agent checks.
+type balancer struct {
+	reg    *haproxy.Registration
+	agent  *haproxy.Agent
+	log    *slog.Logger
+	drain  time.Duration
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	state    control.State
+	draining bool
+}
+
+// newBalancer starts what the flags ask for; nil when they ask nothing.
+func newBalancer(c *cli.Context, spec control.Spec, log *slog.Logger) (*balancer, error) {
+	api, port := c.String("haproxy"), c.Int("agent-port")
+	if api == "" && port == 0 {
+		return nil, nil
+	}
+	if port < 0 || port > 65535 {
+		return nil, usageErrorf("--agent-port %d: out of range; accepted: 1 to 65535", port)
+	}
+	ip := net.ParseIP(spec.Host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil, usageErrorf("--host %q: haproxy needs the IP address it reaches the gear on; accepted: an IP address such as 10.0.0.5", spec.Host)
+	}
+	b := &balancer{log: log, drain: spec.StopTimeout, state: control.Starting, done: make(chan struct{})}
+	if port != 0 {
+		a, err := haproxy.ListenAgent(net.JoinHostPort(spec.Host, strconv.Itoa(port)), b.agentState)
+		if err != nil {
+			return nil, usageErrorf("--agent-port %d: %v", port, err)
+		}
+		b.agent = a
+	}
+	if api == "" {
+		close(b.done)
+		return b, nil
+	}
+	client, err := haproxy.New(api)
+	if err != nil {
+		b.close()
+		return nil, usageErrorf("--haproxy: %v", err)
+	}
+	server := c.String("haproxy-server")
+	if server == "" {
+		host, _ := os.Hostname()
+		server = fmt.Sprintf("%s-%d", host, spec.Port)
+	}
+	b.reg = &haproxy.Registration{Client: client, Backend: c.String("haproxy-backend"), Server: server,
+		Addr: ip.String(), Port: spec.Port, AgentPort: port, Logger: log}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	go func() {
+		defer close(b.done)
+		b.reg.Reconcile(ctx, b.desired)
+	}()
+	return b, nil
+}
+
+// desired is what haproxy should do with the gear in its current state.
+func (b *balancer) desired() haproxy.Desired {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.draining:
+		return haproxy.DesiredDrain
+	case b.state == control.Ready || b.state == control.Restarting || b.state == control.Reloading:
+		return haproxy.DesiredUp
+	case b.state == control.Starting || b.state == control.Backoff:
+		return haproxy.DesiredDrain
+	}
+	return haproxy.DesiredDown
+}
+
+func (b *balancer) agentState() haproxy.AgentState {
+	switch b.desired() {
+	case haproxy.DesiredUp:
+		return haproxy.AgentReady
+	case haproxy.DesiredDrain:
+		return haproxy.AgentDrain
+	}
+	return haproxy.AgentMaint
+}
+
+// onChange follows the supervisor. Becoming ready brings the server up
+// directly: Reconcile leaves a server it did not drain itself as it is.
+func (b *balancer) onChange(st control.Status) {
+	b.mu.Lock()
+	becameReady := st.State == control.Ready && b.state != control.Ready
+	b.state = st.State
+	if becameReady {
+		b.draining = false
+	}
+	b.mu.Unlock()
+	if b.reg == nil {
+		return
+	}
+	if becameReady {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := b.reg.Up(ctx); err != nil {
+				b.log.Warn("haproxy: " + err.Error())
+			}
+		}()
+	}
+	b.reg.Kick()
+}
+
+// beforeStop drains the gear and waits, at most the stop timeout, until
+// haproxy has no session open on it.
+func (b *balancer) beforeStop() {
+	b.mu.Lock()
+	b.draining = true
+	b.mu.Unlock()
+	if b.reg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.drain+5*time.Second)
+	defer cancel()
+	if err := b.reg.Drain(ctx, b.drain); err != nil {
+		b.log.Warn("haproxy: drain: " + err.Error())
+	}
+}
+
+// close deletes the server from haproxy and stops answering agent checks.
+func (b *balancer) close() {
+	if b.reg != nil {
+		b.cancel()
+		<-b.done
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.reg.Down(ctx); err != nil {
+			b.log.Warn("haproxy: " + err.Error())
+		}
+	}
+	if b.agent != nil {
+		b.agent.Close()
+	}
+}
+
+// report is the registration for status.
+func (b *balancer) report() any {
+	r := map[string]any{"desired": string(b.desired())}
+	if b.agent != nil {
+		r["agent"] = b.agent.Addr().String()
+	}
+	if b.reg == nil {
+		return r
+	}
+	r["backend"], r["server"] = b.reg.Backend, b.reg.Server
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	st, err := b.reg.State(ctx)
+	if err != nil {
+		r["state"] = "unknown: " + err.Error()
+		return r
+	}
+	r["state"] = string(st.AdminState())
+	r["healthy"] = st.Healthy()
+	return r
+}
