@@ -86,3 +86,35 @@ func TestTailLinesReadsAcrossRotations(t *testing.T) {
 		t.Fatalf("%d files kept, want the log and 5 rotated", n)
 	}
 }
+
+// TestFullLogKeepsServing points the log at /dev/full: every write fails
+// with ENOSPC, the server goes on answering, and status says why lines are
+// missing.
+func TestFullLogKeepsServing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.log")
+	if err := os.Symlink("/dev/full", path); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := OpenLogFile(path, 1<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	port := freePort(t)
+	g := &gear{states: make(chan Status, 256), result: make(chan error, 1), out: &syncBuffer{}}
+	g.sup = New(childSpec(t, "http", port), Options{Output: lf, OnChange: func(st Status) { g.states <- st }})
+	go func() { g.result <- g.sup.Run() }()
+	defer func() {
+		g.sup.Stop()
+		<-g.sup.Done()
+	}()
+	g.waitState(t, Ready)
+	for range 20 {
+		if code, _, err := get(t, port, "/"); code != 200 {
+			t.Fatalf("GET / = %d %v with a full log", code, err)
+		}
+	}
+	if err := g.sup.outputErr(); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("output error = %v, want no space left on device", err)
+	}
+}
