@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gearctl/gearctl/control"
 )
@@ -43,6 +44,8 @@ func buildGunicorn(c Config, s *control.Spec) error {
 	// which is orphaned when the old one exits; gearctl replaces servers
 	// itself instead.
 	s.Signals = termHup
+	// A gunicorn worker finishes its request and exits on TERM.
+	s.Signals.Worker = syscall.SIGTERM
 	return nil
 }
 

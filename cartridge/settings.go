@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -172,10 +173,18 @@ func findPython(value string) (python, venv string, err error) {
 	return p, venv, nil
 }
 
+// supervisorOnly are variables meant for the supervisor: a server that
+// saw NOTIFY_SOCKET would tell systemd READY=1 before its application
+// imported, and LISTEN_* describe sockets the server gets otherwise.
+var supervisorOnly = []string{"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC"}
+
 // serverEnv is the environment servers get: Python output unbuffered, so
 // log lines arrive as they are written, and the virtualenv first on PATH.
 func serverEnv(env []string, venv string) []string {
-	out := append([]string(nil), env...)
+	out := slices.DeleteFunc(append([]string(nil), env...), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(supervisorOnly, k)
+	})
 	if !hasEnv(out, "PYTHONUNBUFFERED") {
 		out = append(out, "PYTHONUNBUFFERED=1")
 	}

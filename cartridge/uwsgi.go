@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/gearctl/gearctl/control"
 )
@@ -97,8 +98,14 @@ func buildUWSGI(c Config, s *control.Spec) error {
 		"--worker-reload-mercy", stop,
 	)
 	s.TakesFD, s.ProbeFD = true, true
+	// Workers answer before the master has run the hook above; until then
+	// TERM is still a brutal reload, so the gear is ready only after it.
+	s.ReadyLine = `"unix_signal:15 gracefully_kill_them_all" (master-start)`
 	// HUP: graceful reload, the master re-executes itself (same PID) and
 	// imports the application again.
 	s.Signals = termHup
+	// A uWSGI worker's graceful exit is HUP ("gracefully killing worker");
+	// its TERM is a brutal reload.
+	s.Signals.Worker = syscall.SIGHUP
 	return nil
 }

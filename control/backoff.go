@@ -7,7 +7,10 @@ const (
 	// put the gear in the failed state.
 	maxStartFailures = 5
 	backoffBase      = 250 * time.Millisecond
-	backoffCap       = 10 * time.Second
+	// minUptime is how long a server must stay ready for its exit to count
+	// as a crash rather than as a failed start (supervisord's startsecs).
+	minUptime  = time.Second
+	backoffCap = 10 * time.Second
 )
 
 // backoff is the wait before the next start after n failed starts in a row:

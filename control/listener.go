@@ -35,6 +35,16 @@ func listen(address string) (*os.File, error) {
 	return f, nil
 }
 
+// portFree checks that nothing listens on address, by binding it for a
+// moment.
+func portFree(address string) error {
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return fmt.Errorf("%s is taken by another program: %w", address, err)
+	}
+	return l.Close()
+}
+
 // loopback is the loopback address of host's family: probes and private
 // sockets never leave the machine.
 func loopback(host string) string {

@@ -117,6 +117,10 @@ func child(mode string) {
 			os.Exit(0)
 		}
 	}()
+	if mode == "die-soon" {
+		// Ready, then dead: a crash loop the probe alone cannot see.
+		time.AfterFunc(200*time.Millisecond, func() { os.Exit(4) })
+	}
 	fmt.Println("child: serving on", l.Addr())
 	srv.Serve(l)
 	select {}

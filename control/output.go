@@ -2,8 +2,10 @@ package control
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,9 +24,10 @@ type output struct {
 	w, r *os.File
 	sink io.Writer
 
-	mu      sync.Mutex
-	tail    []string
-	sinkErr error
+	mu       sync.Mutex
+	tail     []string
+	sinkErr  error
+	watchers []watcher
 
 	done chan struct{}
 }
@@ -58,12 +61,35 @@ func (o *output) copyLines() {
 	}
 }
 
+// watcher waits for a line holding text.
+type watcher struct {
+	text string
+	seen chan struct{}
+}
+
+// watch returns a channel closed when a line holding text is read, from
+// now on.
+func (o *output) watch(text string) <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w := watcher{text: text, seen: make(chan struct{})}
+	o.watchers = append(o.watchers, w)
+	return w.seen
+}
+
 // line writes one whole line to the sink in a single Write.
 func (o *output) line(b []byte) {
 	_, err := o.sink.Write(b)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.sinkErr = err
+	o.watchers = slices.DeleteFunc(o.watchers, func(w watcher) bool {
+		if bytes.Contains(b, []byte(w.text)) {
+			close(w.seen)
+			return true
+		}
+		return false
+	})
 	if len(o.tail) == tailLines {
 		o.tail = o.tail[1:]
 	}

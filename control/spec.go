@@ -40,6 +40,11 @@ type Spec struct {
 
 	// ReadyPath is requested on Host:Port; a status below 500 means ready.
 	ReadyPath string
+	// ReadyLine, when set, is part of a line the server prints once its
+	// signals mean what Signals says; readiness also waits for it. (uWSGI
+	// answers requests before its master installs the handler that makes
+	// TERM graceful; a TERM before that is a brutal reload.)
+	ReadyLine string
 
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
@@ -61,6 +66,12 @@ type Signals struct {
 	// Reload asks for a graceful reload in place (same PID); 0 when the
 	// server has none.
 	Reload syscall.Signal
+	// Worker, when set, is what the master's workers take as "finish and
+	// exit". A worker forked just before the master relays a stop or a
+	// reload still runs the master's inherited handlers and misses it, so
+	// the master waits out its whole timeout for that worker; the
+	// supervisor sends Worker again to the old workers until they are gone.
+	Worker syscall.Signal
 }
 
 // validate refuses a spec that cannot be run, before anything is stopped.
@@ -72,7 +83,8 @@ func (s Spec) validate() error {
 		return fmt.Errorf("spec port %d out of range", s.Port)
 	case s.StartTimeout <= 0 || s.StopTimeout <= 0:
 		return errors.New("spec timeouts must be positive")
-	case s.Signals.Stop <= 0 || s.Signals.Stop >= 65 || s.Signals.Reload < 0 || s.Signals.Reload >= 65:
+	case s.Signals.Stop <= 0 || s.Signals.Stop >= 65 || s.Signals.Reload < 0 || s.Signals.Reload >= 65 ||
+		s.Signals.Worker < 0 || s.Signals.Worker >= 65:
 		return errors.New("spec signals out of range")
 	}
 	return nil

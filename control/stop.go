@@ -15,6 +15,9 @@ const killWait = 5 * time.Second
 // or when a second stop is requested. It returns once no process of the
 // instance is left, or killWait after the kill.
 func (s *Supervisor) stopInstance(in *instance) {
+	// Every worker, including those the master forks after the signal.
+	stopNudge := nudge(in.pid, func() []int { return children(in.pid) }, in.spec.Signals.Worker)
+	defer stopNudge()
 	if err := in.signal(in.spec.Signals.Stop); err != nil {
 		s.log.Warn(fmt.Sprintf("signal %s pid %d: %v", in.spec.Name, in.pid, err))
 	}

@@ -369,6 +369,7 @@ func (s *Supervisor) spawn(spec Spec, deadline time.Time) (*instance, error) {
 	if err := s.ensureListener(spec); err != nil {
 		return nil, err
 	}
+	said := s.readyLine(spec)
 	in, err := spawn(s.reaper, spec, s.listener, s.out.w)
 	if err != nil {
 		return nil, err
@@ -377,8 +378,23 @@ func (s *Supervisor) spawn(spec Spec, deadline time.Time) (*instance, error) {
 		<-in.done
 		s.emit(event{kind: evExited, inst: in})
 	}()
-	s.watchReady(in, spec, deadline, nil)
+	s.watchReady(in, spec, deadline, said)
 	return in, nil
+}
+
+// readyLine returns a wait for the spec's ReadyLine from now on; it
+// returns at once when there is none.
+func (s *Supervisor) readyLine(spec Spec) func(context.Context) {
+	if spec.ReadyLine == "" {
+		return func(context.Context) {}
+	}
+	seen := s.out.watch(spec.ReadyLine)
+	return func(ctx context.Context) {
+		select {
+		case <-seen:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // watchReady probes in until it is ready or deadline passes, after first
@@ -418,7 +434,9 @@ func (s *Supervisor) ensureListener(spec Spec) error {
 			s.listener.Close()
 			s.listener = nil
 		}
-		return nil
+		// A server that binds by itself could find its port served by
+		// another program, whose answers would pass for its own.
+		return portFree(want)
 	}
 	if s.listener != nil && s.listenAddr == want {
 		return nil
@@ -450,7 +468,9 @@ func (s *Supervisor) handle(ev event) error {
 	state := s.Status().State
 	switch ev.kind {
 	case evReady:
-		s.failures = 0
+		// failures is not reset here but once the server has stayed up
+		// (see exited): a server that dies right after each start must
+		// still end up failed.
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt = now })
 		s.setState(Ready, "")
@@ -494,20 +514,31 @@ func (s *Supervisor) exited(state State) error {
 		return nil
 	}
 	if state == Ready || state == Reloading {
+		// A server that dies right after it got ready is crash-looping
+		// (a port taken by another program answers the probe, a worker
+		// that dies on its first request): such exits count as failed
+		// starts. One that stayed up restarts at once.
+		quick := time.Since(s.Status().ReadyAt) < minUptime
 		s.update(func(st *Status) { st.Restarts++ })
-		s.log.Warn(fmt.Sprintf("%s pid %d %s; restarting", s.spec.Name, in.pid, exit))
-		return s.startSequence(s.spec)
+		if !quick {
+			s.log.Warn(fmt.Sprintf("%s pid %d %s; restarting", s.spec.Name, in.pid, exit))
+			return s.startSequence(s.spec)
+		}
+		s.seqStart = time.Now()
 	}
 	s.failures++
 	cause := fmt.Sprintf("pid %d %s before it was ready", in.pid, exit)
+	if state == Ready || state == Reloading {
+		cause = fmt.Sprintf("pid %d %s within %s of being ready", in.pid, exit, minUptime)
+	}
 	if s.failures >= maxStartFailures {
-		return s.fail(fmt.Sprintf("exited %d times in a row before it was ready; last: %s", s.failures, cause))
+		return s.fail(fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.failures, cause))
 	}
 	wait := backoff(s.failures)
 	if time.Now().Add(wait).After(s.seqStart.Add(s.spec.StartTimeout)) {
 		return s.fail(fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
 	}
-	s.log.Warn(fmt.Sprintf("%s %s; starting again in %s", s.spec.Name, cause, wait))
+	s.log.Warn(fmt.Sprintf("%s %s; restarting in %s", s.spec.Name, cause, wait))
 	s.setState(Backoff, cause)
 	s.retry = time.AfterFunc(wait, func() { s.emit(event{kind: evRetry}) })
 	return nil
@@ -542,6 +573,8 @@ func (s *Supervisor) serve(req request) error {
 func (s *Supervisor) reload(reply chan error) {
 	in := s.cur
 	old := pidfds(Descendants(in.pid))
+	workers, sig := children(in.pid), s.spec.Signals.Worker
+	said := s.readyLine(s.spec)
 	s.setState(Reloading, "")
 	s.seqStart = time.Now()
 	s.reloadReply = reply
@@ -554,7 +587,11 @@ func (s *Supervisor) reload(reply chan error) {
 	}
 	s.log.Info(fmt.Sprintf("reloading %s pid %d", s.spec.Name, in.pid))
 	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) {
+		// Only the workers from before the reload: new ones must stay.
+		stop := nudge(in.pid, func() []int { return workers }, sig)
 		waitExited(ctx, old)
+		stop()
 		closeAll(old)
+		said(ctx)
 	})
 }

@@ -96,6 +96,16 @@ func TestServerThatExitsAtStartFails(t *testing.T) {
 	noDescendants(t)
 }
 
+func TestCrashLoopAfterReadyFails(t *testing.T) {
+	g := startGear(t, childSpec(t, "die-soon", freePort(t)))
+	err := g.wait(t)
+	var fe *FailError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Cause, "exited 5 times") || !strings.Contains(fe.Cause, "exit status 4 within 1s of being ready") {
+		t.Fatalf("Run = %v, want failed after 5 quick exits", err)
+	}
+	noDescendants(t)
+}
+
 func TestNotReadyWithinTimeoutFails(t *testing.T) {
 	spec := childSpec(t, "500", freePort(t))
 	spec.StartTimeout = time.Second

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +85,63 @@ func Descendants(root int) []int {
 		}
 	}
 	return out
+}
+
+// children returns the PIDs whose parent is pid: a master's workers.
+func children(pid int) []int {
+	var out []int
+	for _, p := range processTable() {
+		if p.ppid == pid {
+			out = append(out, p.pid)
+		}
+	}
+	return out
+}
+
+// nudgeEvery is how often workers that should be leaving are reminded.
+const nudgeEvery = 500 * time.Millisecond
+
+// nudge sends sig every nudgeEvery to the processes workers lists that are
+// still children of master, until the returned stop is called: the workers
+// a master's own relay missed (Signals.Worker). Each is pinned by pidfd and
+// checked before the signal, so a PID reused by another process is not hit.
+// stop returns once no more signal can be sent.
+func nudge(master int, workers func() []int, sig syscall.Signal) (stop func()) {
+	if sig == 0 {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(nudgeEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, pid := range workers() {
+					signalChild(master, pid, sig)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// signalChild signals pid if it is still a child of parent.
+func signalChild(parent, pid int, sig syscall.Signal) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if p, err := readProc(pid); err == nil && p.ppid == parent {
+		unix.PidfdSendSignal(fd, sig, nil, 0)
+	}
 }
 
 // descendsFrom reports whether pid's chain of parents reaches ancestor.

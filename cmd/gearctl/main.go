@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
+	os.Args = controlArgs(os.Args)
 	os.Exit(exitStatus(newApp().Run(os.Args)))
 }
 
@@ -70,6 +73,8 @@ func newApp() *cli.App {
 			statusCommand(),
 			logsCommand(),
 			tidyCommand(),
+			controlCommand(),
+			shellCommand(),
 			versionCommand(),
 		},
 		Action: func(c *cli.Context) error {
@@ -93,14 +98,55 @@ func usageErrorf(format string, args ...any) error {
 	return exitWith(2, format, args...)
 }
 
-// onUsageError turns the parser's complaint into one line that says where
-// to find what is accepted, instead of a page of help.
+var (
+	badFlagValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([a-z-]+): `)
+	badEnvValue  = regexp.MustCompile(`^could not parse "(.*)" as \w+ value from environment variable "(\w+)" for flag ([a-z-]+): `)
+	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: -+([^ ]+)`)
+)
+
+// onUsageError turns the parser's complaint into one line that names the
+// flag or variable and what it accepts, instead of a page of help.
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	where := "gearctl --help"
 	if c.Command != nil && c.Command.Name != "" {
 		where = "gearctl " + c.Command.Name + " --help"
 	}
-	return usageErrorf("%v (see '%s')", err, where)
+	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("--%s %q: not accepted; accepted: %s", m[2], m[1], accepted(c, m[2]))
+	}
+	if m := badEnvValue.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("%s=%q (for --%s): not accepted; accepted: %s", m[2], m[1], m[3], accepted(c, m[3]))
+	}
+	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("--%s: unknown flag (see '%s' for the accepted ones)", m[1], where)
+	}
+	return usageErrorf("%s (see '%s')", msg, where)
+}
+
+// accepted says what a flag takes, from its type.
+func accepted(c *cli.Context, name string) string {
+	flags := c.App.Flags
+	if c.Command != nil {
+		flags = append(flags, c.Command.Flags...)
+	}
+	for _, f := range flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.IntFlag:
+			if name == "port" || name == "agent-port" {
+				return "a port number, 1 to 65535"
+			}
+			return "a whole number"
+		case *cli.DurationFlag:
+			return "a duration such as 30s, 1m30s or 2m"
+		case *cli.BoolFlag:
+			return "true or false"
+		}
+	}
+	return "see '" + "gearctl " + c.Command.Name + " --help'"
 }
 
 func verbs(app *cli.App) string {

@@ -37,6 +37,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := runDeployHook(c, g, spec); err != nil {
+		return err
+	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err
