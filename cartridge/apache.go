@@ -98,7 +98,10 @@ func buildApache(c Config, s *control.Spec) error {
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(c.Dir, "apache")
+	// One server root per port: during a restart that moves the gear to
+	// another port (to hand haproxy's traffic over), two Apaches run side
+	// by side, and each refuses to start on the other's PidFile.
+	root := filepath.Join(c.Dir, "apache-"+strconv.Itoa(c.Port))
 	for _, p := range []string{root, c.Chdir, c.App.File, c.Venv} {
 		if _, err := apacheQuote(p); err != nil {
 			return err

@@ -41,7 +41,7 @@ func TestApacheConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(c.Dir, "apache", "httpd.conf")
+	conf := filepath.Join(c.Dir, "apache-8082", "httpd.conf")
 	if err := os.MkdirAll(filepath.Dir(conf), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,8 @@ func buildModWSGIExpress(c Config, s *control.Spec) error {
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(c.Dir, "mod_wsgi-express")
+	// One server root per port, as for apache.
+	root := filepath.Join(c.Dir, "mod_wsgi-express-"+strconv.Itoa(c.Port))
 	workers, threads := workersThreads(c)
 	s.Path = exe
 	s.Args = []string{exe, "start-server"}

@@ -3,6 +3,7 @@ package cartridge
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +15,7 @@ func TestModWSGIExpressArgv(t *testing.T) {
 	c.Venv = fakeVenv(t, "mod_wsgi-express")
 	c.Port = 8081
 	exe := filepath.Join(c.Venv, "bin", "mod_wsgi-express")
-	root := filepath.Join(c.Dir, "mod_wsgi-express")
+	root := filepath.Join(c.Dir, "mod_wsgi-express-"+strconv.Itoa(c.Port))
 	common := []string{"--host", "127.0.0.1", "--port", "8081", "--server-root", root,
 		"--log-to-terminal", "--access-log", "--processes", "2", "--threads", "2",
 		"--working-directory", c.Chdir, "--shutdown-timeout", "5"}

@@ -18,24 +18,9 @@ func (s *Supervisor) beginRestart(req request) error {
 	spec := req.spec
 	op := &restartOp{spec: spec, reply: req.reply}
 	serving := s.cur != nil && state == Ready
-	// Beside the old one only if the new one can be asked on its own
-	// socket; otherwise the old one stops first and, where the listening
-	// socket stays open, connections wait in its backlog meanwhile.
-	want := addr(spec.Host, spec.Port)
-	sharable := s.listener != nil && s.listenAddr == want
-	overlap := serving && spec.TakesFD && spec.ProbeFD && (sharable || want != addr(s.spec.Host, s.spec.Port))
+	overlap, handover := s.handover(serving, spec)
 	s.setState(Restarting, "")
-	handover := "the new instance started beside the old one, which stopped once the new one answered"
 	if !overlap {
-		switch {
-		case !serving:
-			handover = "nothing was serving"
-		case spec.TakesFD && sharable:
-			handover = "the old instance stopped first; connections waited in the listening socket's backlog"
-		default:
-			handover = fmt.Sprintf("the old instance stopped first; connections to %s were refused meanwhile (%s binds its own port)",
-				want, pick(spec.TakesFD, s.spec.Name, spec.Name))
-		}
 		if s.retry != nil {
 			s.retry.Stop()
 		}
@@ -61,14 +46,50 @@ func (s *Supervisor) beginRestart(req request) error {
 	return nil
 }
 
+// handover decides whether spec can start beside the serving instance,
+// and says how the traffic passes from one to the other. Beside it when
+// the new instance can be asked on a socket of its own: another address, or
+// the shared listening socket plus a private probe socket. Otherwise the
+// old one stops first: where the listening socket stays open, connections
+// wait in its backlog meanwhile; where a server binds its own port, they
+// are refused.
+func (s *Supervisor) handover(serving bool, spec Spec) (overlap bool, how string) {
+	want, have := addr(spec.Host, spec.Port), addr(s.spec.Host, s.spec.Port)
+	sharable := s.listener != nil && s.listenAddr == want
+	switch {
+	case !serving:
+		return false, "nothing was serving"
+	case want != have:
+		return true, fmt.Sprintf("the new instance started on %s beside the old one on %s, which stopped once the new one answered", want, have)
+	case spec.TakesFD && spec.ProbeFD && sharable:
+		return true, "the new instance started beside the old one on the same socket; the old one stopped once the new one answered"
+	case spec.TakesFD && sharable:
+		return false, "the old instance stopped first; connections waited in the listening socket's backlog"
+	}
+	return false, fmt.Sprintf("the old instance stopped first; connections to %s were refused meanwhile (%s binds its own port)",
+		want, pick(spec.TakesFD, s.spec.Name, spec.Name))
+}
+
 // handleCandidate promotes a ready candidate or drops a failed one.
 func (s *Supervisor) handleCandidate(ev event) error {
 	op := s.restart
 	cand := op.cand
 	switch ev.kind {
 	case evReady:
-		s.restart = nil
 		old := s.cur
+		if old != nil && addr(old.spec.Host, old.spec.Port) != addr(op.spec.Host, op.spec.Port) {
+			// Traffic has to move to another address: the load balancer
+			// takes the new one in before the old one goes.
+			if err := s.handoverHook(old.spec, op.spec); err != nil {
+				cand.kill(time.Now().Add(op.spec.StopTimeout))
+				return s.restartFailed(op, "handing over: "+err.Error())
+			}
+		}
+		s.restart = nil
+		if s.listener != nil && s.listenAddr != addr(op.spec.Host, op.spec.Port) {
+			s.listener.Close() // the old instance has its own copy
+			s.listener = nil
+		}
 		s.setCurrent(cand)
 		s.spec, s.seqStart, s.failures = op.spec, cand.started, 0
 		now := time.Now()

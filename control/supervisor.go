@@ -30,6 +30,13 @@ type Options struct {
 	// server that binds its own port): a load balancer drains the gear
 	// first. It runs on the supervisor's goroutine and must be bounded.
 	BeforeStop func()
+	// Handover is called when a restart moves the gear to another address,
+	// once the new instance is ready and before the old one is stopped: a
+	// load balancer registers the new address and drains the old one. An
+	// error fails the restart: the new instance is stopped and the old one
+	// keeps serving. It runs on the supervisor's goroutine and must be
+	// bounded.
+	Handover func(from, to Spec) error
 	// Adopt is a server such a dead supervisor left running: it is watched
 	// through its pidfd and stopped or replaced like an own instance.
 	Adopt *pidfile.Process
@@ -350,6 +357,13 @@ func (s *Supervisor) beforeStop() {
 	if s.opt.BeforeStop != nil {
 		s.opt.BeforeStop()
 	}
+}
+
+func (s *Supervisor) handoverHook(from, to Spec) error {
+	if s.opt.Handover == nil {
+		return nil
+	}
+	return s.opt.Handover(from, to)
 }
 
 // setCurrent makes in the current instance and records it in the pidfile.

@@ -155,8 +155,17 @@ func resolve(c *cli.Context, g control.Gear, base *cartridge.Settings) (control.
 	if err != nil {
 		return control.Spec{}, cartridge.Settings{}, err
 	}
-	s := settings(c, g.Dir, extra, base)
-	cfg, err := s.Resolve()
+	return specFor(settings(c, g.Dir, extra, base), 0)
+}
+
+// specFor checks settings and builds their Spec, on port instead of the
+// settings' own when port is not 0 (the settings keep theirs).
+func specFor(s cartridge.Settings, port int) (control.Spec, cartridge.Settings, error) {
+	run := s
+	if port != 0 {
+		run.Port = port
+	}
+	cfg, err := run.Resolve()
 	var spec control.Spec
 	if err == nil {
 		spec, err = cfg.Spec()

@@ -48,14 +48,17 @@ func balancerArgs(c *cli.Context) []string {
 // before the gear stops serving, and deleted when it stops; and an agent
 // responder that says the same to haproxy's agent checks.
 type balancer struct {
-	reg    *haproxy.Registration
 	agent  *haproxy.Agent
 	log    *slog.Logger
 	drain  time.Duration
-	cancel context.CancelFunc
-	done   chan struct{}
+	client *haproxy.Client
+	name   string // the server's name on the gear's home port
+	home   int
 
 	mu       sync.Mutex
+	reg      *haproxy.Registration // nil without --haproxy
+	cancel   context.CancelFunc    // stops reg's Reconcile
+	done     chan struct{}         // closed when it has stopped
 	state    control.State
 	draining bool
 }
@@ -73,7 +76,7 @@ func newBalancer(c *cli.Context, spec control.Spec, log *slog.Logger) (*balancer
 	if ip == nil || ip.IsUnspecified() {
 		return nil, usageErrorf("--host %q: haproxy needs the IP address it reaches the gear on; accepted: an IP address such as 10.0.0.5", spec.Host)
 	}
-	b := &balancer{log: log, drain: spec.StopTimeout, state: control.Starting, done: make(chan struct{})}
+	b := &balancer{log: log, drain: spec.StopTimeout, state: control.Starting, home: spec.Port}
 	if port != 0 {
 		a, err := haproxy.ListenAgent(net.JoinHostPort(spec.Host, strconv.Itoa(port)), b.agentState)
 		if err != nil {
@@ -82,7 +85,6 @@ func newBalancer(c *cli.Context, spec control.Spec, log *slog.Logger) (*balancer
 		b.agent = a
 	}
 	if api == "" {
-		close(b.done)
 		return b, nil
 	}
 	client, err := haproxy.New(api)
@@ -90,20 +92,81 @@ func newBalancer(c *cli.Context, spec control.Spec, log *slog.Logger) (*balancer
 		b.close()
 		return nil, usageErrorf("--haproxy: %v", err)
 	}
-	server := c.String("haproxy-server")
-	if server == "" {
+	b.client, b.name = client, c.String("haproxy-server")
+	if b.name == "" {
 		host, _ := os.Hostname()
-		server = fmt.Sprintf("%s-%d", host, spec.Port)
+		b.name = fmt.Sprintf("%s-%d", host, spec.Port)
 	}
-	b.reg = &haproxy.Registration{Client: client, Backend: c.String("haproxy-backend"), Server: server,
-		Addr: ip.String(), Port: spec.Port, AgentPort: port, Logger: log}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
-	go func() {
-		defer close(b.done)
-		b.reg.Reconcile(ctx, b.desired)
-	}()
+	b.follow(b.registration(c.String("haproxy-backend"), ip.String(), spec.Port, port))
 	return b, nil
+}
+
+// registration is the gear at ip:port as a server of backend. A gear that
+// moved off its home port (see handover) is registered under another name,
+// so both can be in the backend while traffic moves.
+func (b *balancer) registration(backend, ip string, port, agentPort int) *haproxy.Registration {
+	name := b.name
+	if port != b.home {
+		name = fmt.Sprintf("%s-%d", b.name, port)
+	}
+	return &haproxy.Registration{Client: b.client, Backend: backend, Server: name,
+		Addr: ip, Port: port, AgentPort: agentPort, Logger: b.log}
+}
+
+// follow makes reg the registration kept in step by Reconcile, and returns
+// the one it replaces (its Reconcile stopped), if any.
+func (b *balancer) follow(reg *haproxy.Registration) *haproxy.Registration {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	b.mu.Lock()
+	old, oldCancel, oldDone := b.reg, b.cancel, b.done
+	b.reg, b.cancel, b.done = reg, cancel, done
+	b.mu.Unlock()
+	if old != nil {
+		oldCancel()
+		<-oldDone
+	}
+	go func() {
+		defer close(done)
+		reg.Reconcile(ctx, b.desired)
+	}()
+	return old
+}
+
+// current is the registration in use, nil without --haproxy.
+func (b *balancer) current() *haproxy.Registration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reg
+}
+
+// handover moves haproxy's traffic to the gear's new address: the new
+// server is registered and up before the old one is drained and deleted.
+// A new server that does not come up fails the restart.
+func (b *balancer) handover(from, to control.Spec) error {
+	old := b.current()
+	if old == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), to.StartTimeout)
+	defer cancel()
+	next := b.registration(old.Backend, old.Addr, to.Port, old.AgentPort)
+	if err := next.Up(ctx); err != nil {
+		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer dcancel()
+		next.Down(dctx)
+		return fmt.Errorf("haproxy did not take %s:%d in: %w", to.Host, to.Port, err)
+	}
+	b.follow(next)
+	dctx, dcancel := context.WithTimeout(context.Background(), b.drain+10*time.Second)
+	defer dcancel()
+	if err := old.Drain(dctx, b.drain); err != nil {
+		b.log.Warn("haproxy: drain " + old.Server + ": " + err.Error())
+	}
+	if err := old.Down(dctx); err != nil {
+		b.log.Warn("haproxy: " + err.Error())
+	}
+	return nil
 }
 
 // desired is what haproxy should do with the gear in its current state.
@@ -140,20 +203,21 @@ func (b *balancer) onChange(st control.Status) {
 	if becameReady {
 		b.draining = false
 	}
+	reg := b.reg
 	b.mu.Unlock()
-	if b.reg == nil {
+	if reg == nil {
 		return
 	}
 	if becameReady {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := b.reg.Up(ctx); err != nil {
+			if err := reg.Up(ctx); err != nil {
 				b.log.Warn("haproxy: " + err.Error())
 			}
 		}()
 	}
-	b.reg.Kick()
+	reg.Kick()
 }
 
 // beforeStop drains the gear and waits, at most the stop timeout, until
@@ -161,25 +225,29 @@ func (b *balancer) onChange(st control.Status) {
 func (b *balancer) beforeStop() {
 	b.mu.Lock()
 	b.draining = true
+	reg := b.reg
 	b.mu.Unlock()
-	if b.reg == nil {
+	if reg == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.drain+5*time.Second)
 	defer cancel()
-	if err := b.reg.Drain(ctx, b.drain); err != nil {
+	if err := reg.Drain(ctx, b.drain); err != nil {
 		b.log.Warn("haproxy: drain: " + err.Error())
 	}
 }
 
 // close deletes the server from haproxy and stops answering agent checks.
 func (b *balancer) close() {
-	if b.reg != nil {
-		b.cancel()
-		<-b.done
+	b.mu.Lock()
+	reg, cancelLoop, done := b.reg, b.cancel, b.done
+	b.mu.Unlock()
+	if reg != nil {
+		cancelLoop()
+		<-done
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := b.reg.Down(ctx); err != nil {
+		if err := reg.Down(ctx); err != nil {
 			b.log.Warn("haproxy: " + err.Error())
 		}
 	}
@@ -194,13 +262,14 @@ func (b *balancer) report() any {
 	if b.agent != nil {
 		r["agent"] = b.agent.Addr().String()
 	}
-	if b.reg == nil {
+	reg := b.current()
+	if reg == nil {
 		return r
 	}
-	r["backend"], r["server"] = b.reg.Backend, b.reg.Server
+	r["backend"], r["server"] = reg.Backend, reg.Server
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	st, err := b.reg.State(ctx)
+	st, err := reg.State(ctx)
 	if err != nil {
 		r["state"] = "unknown: " + err.Error()
 		return r

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 
+	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
 	"github.com/urfave/cli/v2"
 )
@@ -38,9 +41,14 @@ func restartCommand() *cli.Command {
 			if err != nil {
 				return exitWith(1, "%v", err)
 			}
-			spec, _, err := resolve(c, g, &base)
+			spec, set, err := resolve(c, g, &base)
 			if err != nil {
 				return err
+			}
+			if port := movedPort(rep, base, set, spec); port != 0 {
+				if spec, _, err = specFor(set, port); err != nil {
+					return err
+				}
 			}
 			if err := cl.Restart(c.Context, spec); err != nil {
 				return failure(err)
@@ -50,4 +58,35 @@ func restartCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// movedPort is the port a gear registered with haproxy restarts on when the
+// listening socket cannot pass from the old server to the new one (either
+// binds its own port): the new instance starts beside the old one on
+// another port, haproxy takes it in, then drains the old one. The gear
+// moves between its home port and a free one; 0 means no move.
+func movedPort(rep control.Report, base, set cartridge.Settings, spec control.Spec) int {
+	reg, ok := rep.Balancer.(map[string]any)
+	if !ok || reg["backend"] == nil || set.Port != base.Port || set.Host != base.Host {
+		return 0
+	}
+	old, _, err := specFor(base, portOf(rep.Listen))
+	if err == nil && old.TakesFD && spec.TakesFD && spec.ProbeFD {
+		return 0
+	}
+	if portOf(rep.Listen) != set.Port {
+		return set.Port // back home
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(set.Host, "0"))
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func portOf(address string) int {
+	_, p, _ := net.SplitHostPort(address)
+	n, _ := strconv.Atoi(p)
+	return n
 }

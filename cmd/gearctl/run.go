@@ -78,6 +78,7 @@ func runAction(c *cli.Context) error {
 			b.onChange(st)
 		}
 		opt.BeforeStop = b.beforeStop
+		opt.Handover = b.handover
 		api.Balancer = b.report
 	}
 	return failure(g.Run(lock, spec, opt, api))
