@@ -51,6 +51,13 @@ func newProber(address, path string) *prober {
 	}
 }
 
+// Probe asks once whether the application at address (host:port) answers
+// path below 500: for a status that checks the application, not only the
+// supervisor's word.
+func Probe(ctx context.Context, address, path string) (Result, string, error) {
+	return newProber(address, path).probe(ctx)
+}
+
 // probe sends one request. A refused connection or a 5xx is a failed probe
 // with a detail, not an error; err is only for a probe that could not be
 // made at all.

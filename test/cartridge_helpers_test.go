@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -224,16 +226,30 @@ func serverFor() string {
 	return "wsgiref"
 }
 
-// needVenv skips a test when python3 cannot make virtualenvs with pip
-// (Debian without python3-venv).
+// venvProbe is the outcome of making one virtualenv with pip, once per
+// test binary.
+var venvProbe struct {
+	once sync.Once
+	err  error
+	out  []byte
+}
+
+// needVenv skips a test when python3 cannot make virtualenvs with pip in
+// them (Debian without python3-venv: no ensurepip).
 func needVenv(t *testing.T) {
 	t.Helper()
-	dir := filepath.Join(tempDir(t), "probe")
-	if out, err := exec.Command("python3", "-m", "venv", "--without-pip", dir).CombinedOutput(); err != nil {
-		t.Skipf("python3 -m venv does not work here (Debian: apt-get install python3-venv): %v: %s", err, out)
-	}
-	if out, err := exec.Command("python3", "-c", "import ensurepip").CombinedOutput(); err != nil {
-		t.Skipf("python3 has no ensurepip, so its virtualenvs have no pip (Debian: apt-get install python3-venv): %s", out)
+	venvProbe.once.Do(func() {
+		dir, err := os.MkdirTemp(scratch, "venv-probe")
+		if err != nil {
+			venvProbe.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		venvProbe.out, venvProbe.err = exec.Command("python3", "-m", "venv", dir).CombinedOutput()
+	})
+	if venvProbe.err != nil {
+		t.Skipf("python3 -m venv does not work here (Debian: apt-get install python3-venv): %v: %s",
+			venvProbe.err, bytes.TrimSpace(venvProbe.out))
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -266,6 +264,10 @@ func (x *cartridgeCtl) start() error {
 		// no hook runs, since nothing is started.
 		return startCommand().Action(x.c)
 	}
+	// Bad settings are refused before the pre_start hook can act on them.
+	if _, _, err := resolve(x.c, x.g, nil); err != nil {
+		return err
+	}
 	return x.around("start", func() error { return startCommand().Action(x.c) })
 }
 
@@ -334,35 +336,13 @@ func answers(ctx context.Context, rep control.Report) (detail string, ok bool) {
 	if s, err := storedSettings(rep); err == nil && s.ReadyPath != "" {
 		path = s.ReadyPath
 	}
-	host, port, err := net.SplitHostPort(rep.Listen)
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	res, detail, err := control.Probe(ctx, rep.Listen, path)
 	if err != nil {
 		return err.Error(), false
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-		if ip.To4() == nil {
-			host = "::1"
-		}
-	}
-	client := &http.Client{
-		Timeout:   statusTimeout,
-		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
-		// A redirect is an answer from the application.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
-	if err != nil {
-		return err.Error(), false
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err.Error(), false
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 500 {
-		return fmt.Sprintf("GET %s: %s", path, resp.Status), false
-	}
-	return "", true
+	return detail, res == control.Success
 }
 
 func (x *cartridgeCtl) tidy() error {

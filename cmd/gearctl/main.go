@@ -109,7 +109,7 @@ var (
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	where := "gearctl --help"
 	if c.Command != nil && c.Command.Name != "" {
-		where = "gearctl " + c.Command.Name + " --help"
+		where = "gearctl " + c.Command.FullName() + " --help"
 	}
 	msg := err.Error()
 	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
@@ -146,7 +146,7 @@ func accepted(c *cli.Context, name string) string {
 			return "true or false"
 		}
 	}
-	return "see '" + "gearctl " + c.Command.Name + " --help'"
+	return "see 'gearctl " + c.Command.FullName() + " --help'"
 }
 
 func verbs(app *cli.App) string {

@@ -37,9 +37,6 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := runDeployHook(c, g, spec); err != nil {
-		return err
-	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err
@@ -57,6 +54,11 @@ func runAction(c *cli.Context) error {
 	}
 	if err != nil {
 		return exitWith(1, "%v", err)
+	}
+	// Under the lock: a second run on a running gear must not deploy.
+	if err := runDeployHook(c, g, spec); err != nil {
+		lock.Unlock()
+		return err
 	}
 	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
 	if files := activation.Files(true); len(files) > 0 {
