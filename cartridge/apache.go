@@ -152,11 +152,11 @@ func buildApache(c Config, s *control.Spec) error {
 	}
 	if acct != nil {
 		d.User, d.Group = acct.user, acct.group
-		// Written here rather than through Spec.Files, which are private
-		// to root: the account must read the shim.
-		if err := acct.prepare(c, root, shim); err != nil {
+		if err := acct.prepare(c, root); err != nil {
 			return err
 		}
+		// Not Files, which are private to root: the account reads it.
+		s.SharedFiles, s.SharedGroup = shim, acct.gids[0]
 	} else {
 		for p, content := range shim {
 			s.Files[p] = content
@@ -266,9 +266,8 @@ func runAccount(c Config) (*account, error) {
 // dir, and the daemon processes read the shims there: dir is made
 // enterable (0711, root's: the account must not be able to replace the
 // configuration root reads), and so is the gear directory above it when
-// the account cannot enter it (search only: its files stay private). The
-// shims are written group-readable by the account.
-func (a *account) prepare(c Config, dir string, shims map[string]string) error {
+// the account cannot enter it (search only: its files stay private).
+func (a *account) prepare(c Config, dir string) error {
 	for _, need := range []struct {
 		path string
 		want uint32
@@ -295,15 +294,8 @@ func (a *account) prepare(c Config, dir string, shims map[string]string) error {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return err
 	}
-	if err := os.Chmod(dir, 0o711); err != nil { // MkdirAll obeys the umask
-		return err
-	}
-	for p, content := range shims {
-		if err := writeShared(p, content, a.gids[0]); err != nil {
-			return err
-		}
-	}
-	return nil
+	// MkdirAll obeys the umask.
+	return os.Chmod(dir, 0o711)
 }
 
 // check says whether the account can enter every directory above path and
@@ -351,30 +343,4 @@ func (a *account) may(path string, want uint32) bool {
 	default:
 		return mode&want == want
 	}
-}
-
-// writeShared writes content to path as root:gid, mode 0640, through a
-// rename so a running server never reads half of it.
-func writeShared(path, content string, gid int) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chown(0, gid); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

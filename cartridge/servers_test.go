@@ -174,13 +174,8 @@ func start(t *testing.T, c Config) *running {
 		ln.Close()
 		t.Fatal(err)
 	}
-	for p, content := range spec.Files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := spec.WriteFiles(); err != nil {
+		t.Fatal(err)
 	}
 	r := &running{t: t, spec: spec, out: &syncBuffer{}, done: make(chan struct{}),
 		url: fmt.Sprintf("http://127.0.0.1:%d", c.Port)}

@@ -100,7 +100,7 @@ func (g Gear) recordServer(spec Spec, pid int) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(g.specFile(), string(b)); err != nil {
+	if err := writeFileAtomic(g.specFile(), string(b), 0o600, -1); err != nil {
 		return err
 	}
 	return pidfile.Write(g.serverFile(), pid)

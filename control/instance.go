@@ -39,10 +39,8 @@ type instance struct {
 // on out and, when it takes them, the listening socket as fd 3 and a
 // private probe socket as fd 4.
 func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
-	for path, content := range spec.Files {
-		if err := writeFileAtomic(path, content); err != nil {
-			return nil, err
-		}
+	if err := spec.WriteFiles(); err != nil {
+		return nil, err
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -172,9 +170,10 @@ func killAll(list func() []int, group int, deadline time.Time) []int {
 	}
 }
 
-// writeFileAtomic writes content to path through a temporary file and a
-// rename, so a server never reads half a config.
-func writeFileAtomic(path, content string) error {
+// writeFileAtomic writes content to path with mode (and group gid unless
+// it is -1) through a temporary file and a rename, so a server never reads
+// half a config.
+func writeFileAtomic(path, content string, mode os.FileMode, gid int) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
@@ -183,11 +182,17 @@ func writeFileAtomic(path, content string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.WriteString(content)
+	if err == nil && gid >= 0 {
+		err = tmp.Chown(-1, gid)
 	}
-	if err := tmp.Close(); err != nil {
+	if err == nil {
+		err = tmp.Chmod(mode) // CreateTemp's 0600 is subject to the umask
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

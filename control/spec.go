@@ -57,6 +57,11 @@ type Spec struct {
 	// Files are written before each spawn (generated configs, runner
 	// scripts): path -> content, created with mode 0600.
 	Files map[string]string
+	// SharedFiles are written like Files but as root:SharedGroup, mode
+	// 0640: what a server that drops privileges must still read (Apache's
+	// WSGI script for a module:callable).
+	SharedFiles map[string]string
+	SharedGroup int
 }
 
 // Signals is a server's own signal map: what each request means to it.
@@ -86,6 +91,21 @@ func (s Spec) validate() error {
 	case s.Signals.Stop <= 0 || s.Signals.Stop >= 65 || s.Signals.Reload < 0 || s.Signals.Reload >= 65 ||
 		s.Signals.Worker < 0 || s.Signals.Worker >= 65:
 		return errors.New("spec signals out of range")
+	}
+	return nil
+}
+
+// WriteFiles writes the spec's Files and SharedFiles, as each spawn does.
+func (s Spec) WriteFiles() error {
+	for path, content := range s.Files {
+		if err := writeFileAtomic(path, content, 0o600, -1); err != nil {
+			return err
+		}
+	}
+	for path, content := range s.SharedFiles {
+		if err := writeFileAtomic(path, content, 0o640, s.SharedGroup); err != nil {
+			return err
+		}
 	}
 	return nil
 }
