@@ -29,6 +29,9 @@ type instance struct {
 	reaper    *reaper
 	started   time.Time
 
+	// out is its output stream; nil for an adopted server.
+	out *stream
+
 	// done is closed by the one goroutine that receives the exit status,
 	// after it has set exit.
 	done chan struct{}
@@ -80,6 +83,14 @@ func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
 		close(in.done)
 	}()
 	return in, nil
+}
+
+// lastLines is what the instance wrote last, for a failure report.
+func (in *instance) lastLines() []string {
+	if in == nil || in.out == nil {
+		return nil
+	}
+	return in.out.lastLines()
 }
 
 func exitOf(pid int, ws syscall.WaitStatus) Exit {

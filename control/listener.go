@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,27 +70,39 @@ func localAddr(f *os.File) string {
 	return ""
 }
 
-// takeListener duplicates fd 3 of process pid — the listening socket an
-// adopted server was given — if it is a listening socket on address. Then
-// restarts of an adopted server keep connections waiting in the same
-// backlog as for one we started.
+// takeListener duplicates the listening socket on address that process
+// pid holds — the one an adopted server was given as fd 3, wherever the
+// server moved it (gunicorn dups it elsewhere) — so that restarts of an
+// adopted server keep connections waiting in the same backlog as for one
+// we started.
 func takeListener(pid int, address string) (*os.File, error) {
 	pfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(pfd)
-	fd, err := unix.PidfdGetfd(pfd, 3, 0)
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("take fd 3 of pid %d: %w", pid, err)
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "listener")
-	listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
-	if err != nil || listening != 1 || localAddr(f) != canonical(address) {
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if link, _ := os.Readlink(dir + "/" + e.Name()); err != nil || !strings.HasPrefix(link, "socket:") {
+			continue
+		}
+		fd, err := unix.PidfdGetfd(pfd, n, 0)
+		if err != nil {
+			return nil, fmt.Errorf("take the listening socket of pid %d: %w", pid, err)
+		}
+		f := os.NewFile(uintptr(fd), "listener")
+		listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+		if err == nil && listening == 1 && localAddr(f) == canonical(address) {
+			return f, nil
+		}
 		f.Close()
-		return nil, fmt.Errorf("fd 3 of pid %d is not a socket listening on %s", pid, address)
 	}
-	return f, nil
+	return nil, fmt.Errorf("pid %d holds no socket listening on %s", pid, address)
 }
 
 // canonical spells address as localAddr does, so the two compare.

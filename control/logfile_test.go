@@ -23,16 +23,18 @@ func TestRotationKeepsEveryLineWhole(t *testing.T) {
 	spec.Env = append(spec.Env, fmt.Sprintf("LINES=%d", n))
 	spec.StartTimeout = 30e9
 	r, _ := startReaper()
-	out, err := newOutput(lf)
+	out := newOutput(lf)
+	st, err := out.newStream()
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := spawn(r, spec, nil, out.w)
+	in, err := spawn(r, spec, nil, st.w)
+	st.w.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-in.done
-	out.close(10e9)
+	out.wait(10e9)
 	lf.Close()
 
 	files := LogFiles(path)

@@ -16,35 +16,50 @@ const maxLine = 64 << 10
 // tailLines is how many of the last lines a failure report carries.
 const tailLines = 20
 
-// output carries the stdout and stderr of every instance through one pipe
-// that lives as long as the supervisor, so lines from overlapping instances
-// and across restarts reach the sink whole and none is lost between two
-// instances. It keeps the last lines for failure reports.
+// output is where the servers' lines go: one sink, written a whole line at a
+// time, so lines of overlapping instances never mix. Each instance writes
+// into a stream of its own, which keeps its last lines for failure reports:
+// a new server's traceback, not the old one's access log.
 type output struct {
-	w, r *os.File
 	sink io.Writer
 
 	mu       sync.Mutex
-	tail     []string
 	sinkErr  error
 	watchers []watcher
+	streams  sync.WaitGroup
+}
 
+func newOutput(sink io.Writer) *output {
+	return &output{sink: sink}
+}
+
+// stream is one instance's stdout and stderr: a pipe read line by line
+// until every process that holds its write end has exited.
+type stream struct {
+	o    *output
+	w    *os.File // the write end, for the spawn; closed after it
+	mu   sync.Mutex
+	tail []string
 	done chan struct{}
 }
 
-func newOutput(sink io.Writer) (*output, error) {
+// newStream opens a pipe and reads it into the sink.
+func (o *output) newStream() (*stream, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	o := &output{w: w, r: r, sink: sink, done: make(chan struct{})}
-	go o.copyLines()
-	return o, nil
+	s := &stream{o: o, w: w, done: make(chan struct{})}
+	o.streams.Add(1)
+	go s.copyLines(r)
+	return s, nil
 }
 
-func (o *output) copyLines() {
-	defer close(o.done)
-	br := bufio.NewReaderSize(o.r, maxLine)
+func (s *stream) copyLines(r *os.File) {
+	defer s.o.streams.Done()
+	defer close(s.done)
+	defer r.Close()
+	br := bufio.NewReaderSize(r, maxLine)
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
@@ -53,12 +68,35 @@ func (o *output) copyLines() {
 				// reader's buffer, which holds the next bytes.
 				line = append(line[:len(line):len(line)], '\n')
 			}
-			o.line(line)
+			s.o.line(line)
+			s.keep(string(line[:len(line)-1]))
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return
 		}
 	}
+}
+
+func (s *stream) keep(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tail) == tailLines {
+		s.tail = s.tail[1:]
+	}
+	s.tail = append(s.tail, line)
+}
+
+// lastLines returns up to tailLines of the instance's latest output, once
+// what it wrote before exiting has been read (or a moment has passed: a
+// daemon it left may hold the pipe open).
+func (s *stream) lastLines() []string {
+	select {
+	case <-s.done:
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.tail...)
 }
 
 // watcher waits for a line holding text.
@@ -79,10 +117,9 @@ func (o *output) watch(text string) <-chan struct{} {
 
 // line writes one whole line to the sink in a single Write.
 func (o *output) line(b []byte) {
-	_, err := o.sink.Write(b)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.sinkErr = err
+	_, o.sinkErr = o.sink.Write(b)
 	o.watchers = slices.DeleteFunc(o.watchers, func(w watcher) bool {
 		if bytes.Contains(b, []byte(w.text)) {
 			close(w.seen)
@@ -90,17 +127,6 @@ func (o *output) line(b []byte) {
 		}
 		return false
 	})
-	if len(o.tail) == tailLines {
-		o.tail = o.tail[1:]
-	}
-	o.tail = append(o.tail, string(b[:len(b)-1]))
-}
-
-// lastLines returns up to tailLines of the most recent output.
-func (o *output) lastLines() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]string(nil), o.tail...)
 }
 
 // err is the sink's last write error: a full or unwritable log.
@@ -110,13 +136,15 @@ func (o *output) err() error {
 	return o.sinkErr
 }
 
-// close drops the supervisor's write end and waits, at most wait, until
-// every writer is gone and the last line has reached the sink.
-func (o *output) close(wait time.Duration) {
-	o.w.Close()
+// wait waits, at most d, until every stream has been read to its end.
+func (o *output) wait(d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		o.streams.Wait()
+		close(done)
+	}()
 	select {
-	case <-o.done:
-	case <-time.After(wait):
+	case <-done:
+	case <-time.After(d):
 	}
-	o.r.Close()
 }

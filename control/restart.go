@@ -112,7 +112,7 @@ func (s *Supervisor) handleCandidate(ev event) error {
 // what it had: the current instance, or the previous spec started again.
 func (s *Supervisor) restartFailed(op *restartOp, cause string) error {
 	s.restart = nil
-	err := &FailError{Server: op.spec.Name, Cause: cause, LastLines: s.out.lastLines()}
+	err := &FailError{Server: op.spec.Name, Cause: cause, LastLines: op.cand.lastLines()}
 	switch {
 	case s.cur != nil:
 		s.setState(Ready, "")

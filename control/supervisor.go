@@ -155,14 +155,10 @@ func (s *Supervisor) Run() (err error) {
 	if s.reaper, err = startReaper(); err != nil {
 		return err
 	}
-	out, err := newOutput(s.opt.Output)
-	if err != nil {
-		return err
-	}
 	s.mu.Lock()
-	s.out = out
+	s.out = newOutput(s.opt.Output)
 	s.mu.Unlock()
-	defer s.out.close(2 * time.Second)
+	defer s.out.wait(2 * time.Second)
 	if s.opt.Listener != nil {
 		s.listener, s.listenAddr = s.opt.Listener, addr(s.spec.Host, s.spec.Port)
 	}
@@ -384,10 +380,16 @@ func (s *Supervisor) spawn(spec Spec, deadline time.Time) (*instance, error) {
 		return nil, err
 	}
 	said := s.readyLine(spec)
-	in, err := spawn(s.reaper, spec, s.listener, s.out.w)
+	out, err := s.out.newStream()
 	if err != nil {
 		return nil, err
 	}
+	in, err := spawn(s.reaper, spec, s.listener, out.w)
+	out.w.Close() // the instance has its own: EOF once it and its children are gone
+	if err != nil {
+		return nil, err
+	}
+	in.out = out
 	go func() {
 		<-in.done
 		s.emit(event{kind: evExited, inst: in})
@@ -491,7 +493,7 @@ func (s *Supervisor) handle(ev event) error {
 		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.seqStart).Seconds()), "answer", ev.detail)
 		s.answerReload(nil)
 	case evNotReady:
-		err := s.fail(fmt.Sprintf("not ready within %s: %s", s.spec.StartTimeout, ev.detail))
+		err := s.fail(ev.inst, fmt.Sprintf("not ready within %s: %s", s.spec.StartTimeout, ev.detail))
 		s.answerReload(err)
 		return err
 	case evExited:
@@ -546,11 +548,11 @@ func (s *Supervisor) exited(state State) error {
 		cause = fmt.Sprintf("pid %d %s within %s of being ready", in.pid, exit, minUptime)
 	}
 	if s.failures >= maxStartFailures {
-		return s.fail(fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.failures, cause))
+		return s.fail(in, fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.failures, cause))
 	}
 	wait := backoff(s.failures)
 	if time.Now().Add(wait).After(s.seqStart.Add(s.spec.StartTimeout)) {
-		return s.fail(fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
+		return s.fail(in, fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
 	}
 	s.log.Warn(fmt.Sprintf("%s %s; restarting in %s", s.spec.Name, cause, wait))
 	s.setState(Backoff, cause)
@@ -558,8 +560,9 @@ func (s *Supervisor) exited(state State) error {
 	return nil
 }
 
-func (s *Supervisor) fail(cause string) error {
-	return &FailError{Server: s.spec.Name, Cause: cause, LastLines: s.out.lastLines()}
+// fail is the gear's failure, with the last lines of the instance in.
+func (s *Supervisor) fail(in *instance, cause string) error {
+	return &FailError{Server: s.spec.Name, Cause: cause, LastLines: in.lastLines()}
 }
 
 // serve starts a request. Requests that complete later (a reload or a

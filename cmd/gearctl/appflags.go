@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/pidfile"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -117,20 +119,39 @@ func gear(c *cli.Context) (control.Gear, error) {
 		}
 	}
 	dir, err := filepath.Abs(dir)
-	if err == nil {
-		err = os.MkdirAll(dir, 0o700)
-	}
-	if err == nil {
-		err = unix.Access(dir, unix.W_OK|unix.X_OK)
-	}
 	if err != nil {
-		return control.Gear{}, usageErrorf("--dir %s: %v; accepted: a directory this user can create or write", dir, err)
+		return control.Gear{}, usageErrorf("--dir %s: %v", dir, err)
 	}
 	g := control.Gear{Dir: dir, LogDir: c.String("log-dir")}
 	if err := g.Check(); err != nil {
 		return g, usageErrorf("--dir: %v", err)
 	}
+	err = os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = unix.Access(dir, unix.W_OK|unix.X_OK)
+	}
+	if err != nil {
+		return g, usageErrorf("--dir %s: %v; accepted: a directory this user can create or write", dir, err)
+	}
 	return g, nil
+}
+
+// checkServerFile refuses to start over a server pidfile that cannot be
+// read: what it names is unknown, so nothing is started or signalled.
+func checkServerFile(g control.Gear) error {
+	p, _, err := g.Orphan()
+	if p != nil {
+		p.Close()
+	}
+	if errors.Is(err, pidfile.ErrGarbage) {
+		return garbage(err)
+	}
+	return nil
+}
+
+// garbage is the usage error for a server pidfile that cannot be read.
+func garbage(err error) error {
+	return usageErrorf("%v; nothing was signalled — remove it (gearctl tidy) once sure no server of this gear runs", err)
 }
 
 // extraArgs are the positional arguments, accepted only after "--" so that

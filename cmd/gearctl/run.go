@@ -37,6 +37,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkServerFile(g); err != nil {
+		return err
+	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err

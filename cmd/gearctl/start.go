@@ -34,6 +34,9 @@ func startCommand() *cli.Command {
 
 // launch starts the background supervisor for set and reports how it went.
 func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Settings) error {
+	if err := checkServerFile(g); err != nil {
+		return err
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func inspect(c *cli.Context, g control.Gear) (control.Report, int, error) {
 		rep.Detail = "the server pidfile is stale: " + err.Error()
 		return rep, statusNotRunning, nil
 	case errors.Is(err, pidfile.ErrGarbage):
-		return rep, 0, usageErrorf("%v; remove it (gearctl tidy) once sure no server of this gear runs", err)
+		return rep, 0, garbage(err)
 	case err != nil:
 		return rep, 0, exitWith(statusNotReady, "%v", err)
 	case p == nil:

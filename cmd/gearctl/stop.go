@@ -83,7 +83,7 @@ func stopOrphan(g control.Gear) (string, error) {
 	case errors.Is(err, pidfile.ErrStale):
 		return "not running (the server pidfile was stale; nothing was signalled)", nil
 	case errors.Is(err, pidfile.ErrGarbage):
-		return "", usageErrorf("%v; nothing was signalled — remove it (gearctl tidy) once sure no server of this gear runs", err)
+		return "", garbage(err)
 	case err != nil:
 		return "", exitWith(1, "%v", err)
 	case pid == 0:
