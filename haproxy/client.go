@@ -2,11 +2,13 @@ package haproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -63,8 +65,7 @@ func (c *Client) Run(ctx context.Context, cmd string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, c.network, c.address)
+	conn, err := c.dial(ctx)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrUnavailable, c.addr, err)
 	}
@@ -88,6 +89,27 @@ func (c *Client) Run(ctx context.Context, cmd string) (string, error) {
 		return "", fmt.Errorf("%w: %s: answer to %q exceeds %d bytes", ErrBadReply, c.addr, cmd, maxReply)
 	}
 	return strings.TrimRight(string(buf), "\n"), nil
+}
+
+// dial connects, waiting while the socket is full: haproxy's stats socket
+// takes 10 connections at a time unless configured otherwise, and a unix
+// socket at its limit refuses with EAGAIN at once, which says "busy", not
+// "down". Many gears registering together meet it.
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	wait := 5 * time.Millisecond
+	for {
+		conn, err := d.DialContext(ctx, c.network, c.address)
+		if err == nil || !errors.Is(err, syscall.EAGAIN) {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
 
 // ioError reports a broken exchange as ErrUnavailable, naming the context's
@@ -211,6 +233,10 @@ type ServerOptions struct {
 	// AgentPort, when set, adds "agent-check agent-port N" (run after
 	// EnableAgent).
 	AgentPort int
+	// DownInter and FastInter are the check intervals while the server is
+	// down and while it is going up or down; 0 leaves them at Inter.
+	DownInter time.Duration
+	FastInter time.Duration
 	// AgentInter is the agent check interval; 0 leaves haproxy's 2s.
 	AgentInter time.Duration
 	// Extra keywords and values, each one word, appended as given.
@@ -231,6 +257,12 @@ func (o ServerOptions) args() ([]string, error) {
 	}
 	if o.Inter != 0 {
 		a = append(a, "inter", millis(o.Inter))
+	}
+	if o.DownInter != 0 {
+		a = append(a, "downinter", millis(o.DownInter))
+	}
+	if o.FastInter != 0 {
+		a = append(a, "fastinter", millis(o.FastInter))
 	}
 	if o.AgentPort != 0 {
 		if err := checkPort("agent port", o.AgentPort); err != nil {

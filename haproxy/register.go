@@ -200,9 +200,15 @@ func (r *Registration) up(ctx context.Context) error {
 
 func (r *Registration) add(ctx context.Context) error {
 	err := r.Client.AddServer(ctx, r.Backend, r.Server, r.Addr, r.Port, ServerOptions{
-		Weight:     ServerWeight,
-		Check:      true,
-		Inter:      orDefault(r.Inter, DefaultInter),
+		Weight: ServerWeight,
+		Check:  true,
+		Inter:  orDefault(r.Inter, DefaultInter),
+		// A new server counts as down, so its first check waits downinter,
+		// not inter: 100 ms puts a ready gear in haproxy in about 0.2 s
+		// instead of a whole inter. A gear that is really down is then
+		// checked ten times a second, a cheap GET.
+		DownInter:  100 * time.Millisecond,
+		FastInter:  100 * time.Millisecond,
 		AgentPort:  r.AgentPort,
 		AgentInter: orDefault(r.AgentInter, DefaultAgentInter),
 	})
@@ -276,12 +282,13 @@ func (r *Registration) remove(ctx context.Context) error {
 func (r *Registration) waitCheck(ctx context.Context) error {
 	for {
 		st, err := r.Client.ServerState(ctx, r.Backend, r.Server)
-		if err != nil {
-			if ctx.Err() == nil {
-				return err
-			}
-		} else if st.Healthy() {
+		switch {
+		case err == nil && st.Healthy():
 			return nil
+		case err != nil && ctx.Err() == nil && !errors.Is(err, ErrUnavailable):
+			// A busy or briefly unreachable API is waited out until the
+			// deadline; a refusal is final.
+			return err
 		}
 		if werr := sleepCtx(ctx, r.poll()); werr != nil {
 			return fmt.Errorf("haproxy: %s: %w: %s (%w)", r.name(), ErrCheckTimeout, r.checkDetail(ctx), werr)
