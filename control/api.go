@@ -124,6 +124,7 @@ func (a *API) checkPeer(next http.Handler) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequest)
 		next.ServeHTTP(w, r)
+		a.sup.release.soon()
 	})
 }
 

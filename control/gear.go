@@ -35,8 +35,17 @@ func (g Gear) Socket() string { return g.path("control.sock") }
 
 func (g Gear) lockFile() string       { return g.path("gearctl.lock") }
 func (g Gear) supervisorFile() string { return g.path("gearctl.pid") }
-func (g Gear) serverFile() string     { return g.path("server.pid") }
-func (g Gear) specFile() string       { return g.path("server.json") }
+
+// The server slots that pidfiles record: the current server, and the new
+// instance of a restart in progress — which a supervisor killed in the
+// middle of the restart leaves running too.
+const (
+	current   = "server"
+	candidate = "next"
+)
+
+func (g Gear) pidFile(slot string) string  { return g.path(slot + ".pid") }
+func (g Gear) specFile(slot string) string { return g.path(slot + ".json") }
 
 // Logs is the directory of the gear's logs.
 func (g Gear) Logs() string {
@@ -69,7 +78,11 @@ func (g Gear) Client() *Client { return NewClient(g.Socket()) }
 // another process — which is never signalled — and pidfile.ErrGarbage for a
 // file that cannot be read as a pidfile.
 func (g Gear) Orphan() (*pidfile.Process, Spec, error) {
-	rec, err := pidfile.Read(g.serverFile())
+	return g.orphan(current)
+}
+
+func (g Gear) orphan(slot string) (*pidfile.Process, Spec, error) {
+	rec, err := pidfile.Read(g.pidFile(slot))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, Spec{}, nil
 	}
@@ -78,37 +91,60 @@ func (g Gear) Orphan() (*pidfile.Process, Spec, error) {
 	}
 	p, err := pidfile.Open(rec)
 	if err != nil {
-		return nil, Spec{}, fmt.Errorf("%s names pid %d: %w", g.serverFile(), rec.PID, err)
+		return nil, Spec{}, fmt.Errorf("%s names pid %d: %w", g.pidFile(slot), rec.PID, err)
 	}
 	var spec Spec
-	b, err := os.ReadFile(g.specFile())
+	b, err := os.ReadFile(g.specFile(slot))
 	if err == nil {
 		err = json.Unmarshal(b, &spec)
 	}
 	if err != nil {
 		// The server lives, but how to stop it is lost: hand it over
 		// anyway, so that it is not mistaken for nothing.
-		return p, spec, fmt.Errorf("%s: %w", g.specFile(), err)
+		return p, spec, fmt.Errorf("%s: %w", g.specFile(slot), err)
 	}
 	return p, spec, nil
 }
 
-// recordServer writes the server pidfile and its spec, spec first: a
-// pidfile is only ever read with a spec that goes with it.
-func (g Gear) recordServer(spec Spec, pid int) error {
+// record writes a slot's pidfile and its spec, spec first: a pidfile is
+// only ever read with a spec that goes with it.
+func (g Gear) record(slot string, spec Spec, pid int) error {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(g.specFile(), string(b), 0o600, -1); err != nil {
+	if err := writeFileAtomic(g.specFile(slot), string(b), 0o600, -1); err != nil {
 		return err
 	}
-	return pidfile.Write(g.serverFile(), pid)
+	return pidfile.Write(g.pidFile(slot), pid)
 }
 
-func (g Gear) forgetServer() {
-	os.Remove(g.serverFile())
-	os.Remove(g.specFile())
+func (g Gear) forget(slot string) {
+	os.Remove(g.pidFile(slot))
+	os.Remove(g.specFile(slot))
+}
+
+// stopLeft stops the server a dead supervisor left in slot, if any, the way
+// a supervisor would: its own stop signal, SIGKILL to all that is left
+// after the stop timeout. Returns its PID, 0 if none ran.
+func (g Gear) stopLeft(slot string, log *slog.Logger) (int, error) {
+	p, spec, err := g.orphan(slot)
+	if p != nil {
+		defer p.Close()
+	}
+	if errors.Is(err, pidfile.ErrStale) {
+		g.forget(slot) // it names another process now: never signalled
+	}
+	if err != nil || p == nil {
+		return 0, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Supervisor{log: log, force: make(chan struct{})}
+	s.stopInstance(adopt(nil, spec, p))
+	g.forget(slot)
+	return p.PID(), nil
 }
 
 // Lock takes the gear's lock, which a supervisor holds for its whole life:
@@ -133,10 +169,15 @@ func (g Gear) Lock() (*pidfile.Lock, error) {
 // lock when it returns.
 func (g Gear) Run(lock *pidfile.Lock, spec Spec, opt Options, api APIOptions) error {
 	defer lock.Unlock()
+	// The new instance of a restart its supervisor died in: the current one
+	// still serves, and is the one to adopt.
+	if _, err := g.stopLeft(candidate, opt.Logger); err != nil && !errors.Is(err, pidfile.ErrStale) {
+		return err
+	}
 	orphan, orphanSpec, err := g.Orphan()
 	switch {
 	case errors.Is(err, pidfile.ErrStale):
-		g.forgetServer()
+		g.forget(current)
 	case err != nil:
 		if orphan != nil {
 			orphan.Close()
@@ -167,24 +208,18 @@ func (g Gear) Run(lock *pidfile.Lock, spec Spec, opt Options, api APIOptions) er
 	return sup.Run()
 }
 
-// StopOrphan stops a server found by Orphan the way a supervisor would:
-// its own stop signal, SIGKILL to all that is left after the stop timeout.
+// StopOrphan stops what a dead supervisor left running — the server, and
+// the new instance of a restart it died in — the way a supervisor would.
 // It takes the gear's lock, so that no supervisor adopts it meanwhile.
+// Returns the server's PID, 0 if none ran.
 func (g Gear) StopOrphan(log *slog.Logger) (int, error) {
 	lock, err := pidfile.TryLock(g.lockFile())
 	if err != nil {
 		return 0, err
 	}
 	defer lock.Unlock()
-	p, spec, err := g.Orphan()
-	if p != nil {
-		defer p.Close()
-	}
-	if err != nil || p == nil {
+	if _, err := g.stopLeft(candidate, log); err != nil && !errors.Is(err, pidfile.ErrStale) {
 		return 0, err
 	}
-	s := &Supervisor{log: log, force: make(chan struct{})}
-	s.stopInstance(adopt(nil, spec, p))
-	g.forgetServer()
-	return p.PID(), nil
+	return g.stopLeft(current, log)
 }

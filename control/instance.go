@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,9 @@ type instance struct {
 	// child, has adopted instead.
 	proc    *os.Process
 	adopted *pidfile.Process
+	// sigMu orders signals before the release of proc's pidfd at exit.
+	sigMu    sync.Mutex
+	released bool
 	// probeAddr is where readiness is asked: the private probe socket, or
 	// the shared address.
 	probeAddr string
@@ -80,6 +84,13 @@ func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
 	go func() {
 		ws := <-exited
 		in.exit = exitOf(in.pid, ws)
+		// The pidfd behind proc is closed now rather than whenever the
+		// garbage collector finds it: a supervisor restarting a server
+		// a hundred times must not hold a hundred descriptors.
+		in.sigMu.Lock()
+		p.Release()
+		in.released = true
+		in.sigMu.Unlock()
 		close(in.done)
 	}()
 	return in, nil
@@ -127,10 +138,15 @@ func adopt(r *reaper, spec Spec, p *pidfile.Process) *instance {
 // signal sends sig to the master only; the pidfd behind it makes a late
 // signal to a reaped PID a no-op instead of a hit on a stranger.
 func (in *instance) signal(sig syscall.Signal) error {
+	in.sigMu.Lock()
+	defer in.sigMu.Unlock()
 	var err error
-	if in.adopted != nil {
+	switch {
+	case in.released:
+		return nil
+	case in.adopted != nil:
 		err = in.adopted.Signal(sig)
-	} else {
+	default:
 		err = in.proc.Signal(sig)
 	}
 	if errors.Is(err, os.ErrProcessDone) {

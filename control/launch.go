@@ -50,6 +50,14 @@ func (g Gear) Launch(ctx context.Context, cmd *exec.Cmd) (st Status, already boo
 	for {
 		st, err := c.Settled(ctx)
 		if !errors.Is(err, ErrNoSupervisor) {
+			if err == nil && st.State != Ready && exited != nil {
+				// Ours failed: let it finish stopping, so that a command
+				// right after this one finds the gear stopped, not dying.
+				select {
+				case <-exited:
+				case <-ctx.Done():
+				}
+			}
 			return st, lost, g.settledErr(st, err)
 		}
 		select {
@@ -63,6 +71,10 @@ func (g Gear) Launch(ctx context.Context, cmd *exec.Cmd) (st Status, already boo
 		case <-ctx.Done():
 			return st, false, fmt.Errorf("no answer on %s: %w", g.Socket(), ctx.Err())
 		case <-time.After(5 * time.Millisecond):
+		}
+		if lost && !g.supervised() {
+			// The supervisor that won has gone again (a concurrent stop).
+			return st, lost, errors.New("the supervisor another start launched has stopped")
 		}
 	}
 }
@@ -86,7 +98,11 @@ func (g Gear) settledErr(st Status, err error) error {
 		return nil
 	}
 	lines, _ := TailLines(g.ServerLog(), tailLines)
-	return &FailError{Server: st.Server, Cause: fmt.Sprintf("is %s: %s", st.State, st.Detail), LastLines: lines}
+	cause := "is " + string(st.State)
+	if st.Detail != "" {
+		cause += ": " + st.Detail
+	}
+	return &FailError{Server: st.Server, Cause: cause, LastLines: lines}
 }
 
 // launchFailed reports a supervisor that exited before it answered: what

@@ -41,6 +41,7 @@ func (s *Supervisor) beginRestart(req request) error {
 	}
 	op.cand = cand
 	s.restart = op
+	s.record(candidate, cand)
 	s.update(func(st *Status) { st.Handover = handover })
 	s.log.Info(fmt.Sprintf("%s pid %d starting beside the current instance", spec.Name, cand.pid))
 	return nil
@@ -112,6 +113,9 @@ func (s *Supervisor) handleCandidate(ev event) error {
 // what it had: the current instance, or the previous spec started again.
 func (s *Supervisor) restartFailed(op *restartOp, cause string) error {
 	s.restart = nil
+	if g := s.opt.gear; g != nil {
+		g.forget(candidate)
+	}
 	err := &FailError{Server: op.spec.Name, Cause: cause, LastLines: op.cand.lastLines()}
 	switch {
 	case s.cur != nil:

@@ -63,8 +63,9 @@ func (s *Supervisor) shutdown(cause error) error {
 	// Orphans of earlier instances and daemons that left their group are
 	// still descendants: this process is their subreaper.
 	left := killAll(func() []int { return Descendants(os.Getpid()) }, 0, time.Now().Add(killWait))
-	if s.opt.gear != nil {
-		s.opt.gear.forgetServer()
+	if g := s.opt.gear; g != nil {
+		g.forget(current)
+		g.forget(candidate)
 	}
 	var failed *FailError
 	switch {

@@ -83,6 +83,7 @@ type Supervisor struct {
 	// reloadReply answers the reload under way.
 	reloadReply chan error
 	retiring    sync.WaitGroup
+	release     releaser
 }
 
 // restartOp is a restart under way: a candidate instance of spec that
@@ -143,6 +144,7 @@ func New(spec Spec, opt Options) *Supervisor {
 			Server:        spec.Name,
 			SupervisorPID: os.Getpid(),
 			Listen:        addr(spec.Host, spec.Port),
+			Settings:      spec.Settings,
 		},
 	}
 }
@@ -365,11 +367,19 @@ func (s *Supervisor) handoverHook(from, to Spec) error {
 // setCurrent makes in the current instance and records it in the pidfile.
 func (s *Supervisor) setCurrent(in *instance) {
 	s.cur = in
+	s.record(current, in)
+	if g := s.opt.gear; g != nil {
+		g.forget(candidate)
+	}
+}
+
+// record notes in in the gear's slot, for a supervisor that comes after.
+func (s *Supervisor) record(slot string, in *instance) {
 	if s.opt.gear == nil {
 		return
 	}
-	if err := s.opt.gear.recordServer(in.spec, in.pid); err != nil {
-		s.log.Warn("server pidfile: " + err.Error())
+	if err := s.opt.gear.record(slot, in.spec, in.pid); err != nil {
+		s.log.Warn("pidfile: " + err.Error())
 	}
 }
 
@@ -491,6 +501,7 @@ func (s *Supervisor) handle(ev event) error {
 		s.update(func(st *Status) { st.ReadyAt = now })
 		s.setState(Ready, "")
 		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.seqStart).Seconds()), "answer", ev.detail)
+		s.release.soon()
 		s.answerReload(nil)
 	case evNotReady:
 		err := s.fail(ev.inst, fmt.Sprintf("not ready within %s: %s", s.spec.StartTimeout, ev.detail))

@@ -39,13 +39,15 @@ func (g Gear) Tidy() ([]string, error) {
 	defer lock.Unlock()
 	remove(g.Socket())
 	remove(g.supervisorFile())
-	p, _, err := g.Orphan()
-	switch {
-	case p != nil:
-		p.Close()
-	case err == nil || errors.Is(err, pidfile.ErrStale) || errors.Is(err, pidfile.ErrGarbage):
-		remove(g.serverFile())
-		remove(g.specFile())
+	for _, slot := range []string{current, candidate} {
+		p, _, err := g.orphan(slot)
+		switch {
+		case p != nil:
+			p.Close()
+		case err == nil || errors.Is(err, pidfile.ErrStale) || errors.Is(err, pidfile.ErrGarbage):
+			remove(g.pidFile(slot))
+			remove(g.specFile(slot))
+		}
 	}
 	return removed, nil
 }

@@ -86,7 +86,13 @@ func runAction(c *cli.Context) error {
 		opt.Handover = b.handover
 		api.Balancer = b.report
 	}
-	return failure(g.Run(lock, spec, opt, api))
+	err = g.Run(lock, spec, opt, api)
+	if err != nil && !c.Bool("log-to-terminal") {
+		// A background supervisor's last word belongs in the log that
+		// `gearctl logs` shows, not only in supervisor.out.
+		log.Error(err.Error())
+	}
+	return failure(err)
 }
 
 // output is where server lines go: the terminal, or the rotated log.

@@ -37,6 +37,9 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 	if err := checkServerFile(g); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(g.Logs(), 0o700); err != nil {
+		return usageErrorf("--log-dir %s: %v; accepted: a directory this user can write", g.Logs(), err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err

@@ -54,9 +54,12 @@ func stopGear(ctx context.Context, g control.Gear) (string, error) {
 	if err == nil {
 		defer p.Close()
 	}
-	if err := cl.Stop(ctx); err != nil {
-		return "", exitWith(1, "%v", err)
+	if err := cl.Stop(ctx); err != nil && p == nil {
+		// Gone already (a concurrent stop): stop what may be left.
+		return stopOrphan(g)
 	}
+	// A failed request with the supervisor pinned is a concurrent stop
+	// that got there first: waiting for the supervisor is the same.
 	wait := 30 * time.Second
 	if set, err := storedSettings(rep); err == nil {
 		wait = set.StopTimeout
