@@ -1,0 +1,104 @@
+package control
+
+import (
+	"fmt"
+	"time"
+)
+
+func (s *Supervisor) handle(ev event) error {
+	if op := s.restart; op != nil && ev.inst != nil && ev.inst == op.cand {
+		return s.handleCandidate(ev)
+	}
+	if ev.kind == evRetry {
+		if s.cur == nil && s.restart == nil {
+			return s.startCurrent()
+		}
+		return nil
+	}
+	if ev.inst != s.cur || s.cur == nil {
+		return nil // a retired or replaced instance
+	}
+	state := s.Status().State
+	switch ev.kind {
+	case evReady:
+		// failures is not reset here but once the server has stayed up
+		// (see exited): a server that dies right after each start must
+		// still end up failed.
+		now := time.Now()
+		s.update(func(st *Status) { st.ReadyAt = now })
+		s.setState(Ready, "")
+		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.seqStart).Seconds()), "answer", ev.detail)
+		s.release.soon()
+		s.answerReload(nil)
+	case evNotReady:
+		err := s.fail(ev.inst, fmt.Sprintf("not ready within %s: %s", s.spec.StartTimeout, ev.detail))
+		s.answerReload(err)
+		return err
+	case evExited:
+		err := s.exited(state)
+		if state == Reloading {
+			s.answerReload(fmt.Errorf("%s pid %d %s during reload", s.spec.Name, ev.inst.pid, ev.inst.exit))
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Supervisor) answerReload(err error) {
+	if s.reloadReply != nil {
+		s.reloadReply <- err
+		s.reloadReply = nil
+	}
+}
+
+// exited handles the unexpected exit of the current instance.
+func (s *Supervisor) exited(state State) error {
+	in := s.cur
+	exit := in.exit
+	s.update(func(st *Status) { st.LastExit = &exit })
+	// Workers of a dead master would go on serving old code, or hold the
+	// port the next instance needs (an Apache parent's children do).
+	in.kill(time.Now().Add(s.spec.StopTimeout))
+	s.cur = nil
+	if op := s.restart; op != nil {
+		// The candidate takes over, or this spec is started again.
+		s.log.Warn(fmt.Sprintf("%s pid %d %s during a restart", s.spec.Name, in.pid, exit))
+		fallback := s.spec
+		op.fallback = &fallback
+		return nil
+	}
+	if state == Ready || state == Reloading {
+		// A server that dies right after it got ready is crash-looping
+		// (a port taken by another program answers the probe, a worker
+		// that dies on its first request): such exits count as failed
+		// starts. One that stayed up restarts at once.
+		quick := time.Since(s.Status().ReadyAt) < minUptime
+		s.update(func(st *Status) { st.Restarts++ })
+		if !quick {
+			s.log.Warn(fmt.Sprintf("%s pid %d %s; restarting", s.spec.Name, in.pid, exit))
+			return s.startSequence(s.spec)
+		}
+		s.seqStart = time.Now()
+	}
+	s.failures++
+	cause := fmt.Sprintf("pid %d %s before it was ready", in.pid, exit)
+	if state == Ready || state == Reloading {
+		cause = fmt.Sprintf("pid %d %s within %s of being ready", in.pid, exit, minUptime)
+	}
+	if s.failures >= maxStartFailures {
+		return s.fail(in, fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.failures, cause))
+	}
+	wait := backoff(s.failures)
+	if time.Now().Add(wait).After(s.seqStart.Add(s.spec.StartTimeout)) {
+		return s.fail(in, fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
+	}
+	s.log.Warn(fmt.Sprintf("%s %s; restarting in %s", s.spec.Name, cause, wait))
+	s.setState(Backoff, cause)
+	s.retry = time.AfterFunc(wait, func() { s.emit(event{kind: evRetry}) })
+	return nil
+}
+
+// fail is the gear's failure, with the last lines of the instance in.
+func (s *Supervisor) fail(in *instance, cause string) error {
+	return &FailError{Server: s.spec.Name, Cause: cause, LastLines: in.lastLines()}
+}

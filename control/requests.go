@@ -1,0 +1,55 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// serve starts a request. Requests that complete later (a reload or a
+// restart waiting for readiness) are answered from the event that completes
+// them. It returns an error only when the gear itself failed.
+func (s *Supervisor) serve(req request) error {
+	state := s.Status().State
+	switch {
+	case req.op == "restart":
+		return s.beginRestart(req)
+	case s.cur == nil || s.restart != nil || (req.op == "reload" && state != Ready):
+		req.reply <- &StateError{Op: req.op, State: state}
+	case req.op == "signal":
+		req.reply <- s.cur.signal(req.sig)
+	case req.op == "reload" && s.spec.Signals.Reload == 0:
+		req.reply <- fmt.Errorf("cannot reload: %s has no graceful reload; use restart", s.spec.Name)
+	case req.op == "reload":
+		s.reload(req.reply)
+	}
+	return nil
+}
+
+// reload sends the server its reload signal and probes it again once every
+// worker that was there before has gone, so the answer comes from new code.
+func (s *Supervisor) reload(reply chan error) {
+	in := s.cur
+	old := pidfds(Descendants(in.pid))
+	workers, sig := children(in.pid), s.spec.Signals.Worker
+	said := s.readyLine(s.spec)
+	s.setState(Reloading, "")
+	s.seqStart = time.Now()
+	s.reloadReply = reply
+	if err := in.signal(s.spec.Signals.Reload); err != nil {
+		closeAll(old)
+		s.reloadReply = nil
+		s.setState(Ready, "")
+		reply <- err
+		return
+	}
+	s.log.Info(fmt.Sprintf("reloading %s pid %d", s.spec.Name, in.pid))
+	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) {
+		// Only the workers from before the reload: new ones must stay.
+		stop := nudge(in.pid, func() []int { return workers }, sig)
+		waitExited(ctx, old)
+		stop()
+		closeAll(old)
+		said(ctx)
+	})
+}
