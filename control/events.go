@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// handle applies one event to the gear: an instance exited, got ready or
+// did not in time, or a backoff ended. It returns an error only when the
+// gear has failed for good.
 func (s *Supervisor) handle(ev event) error {
 	if op := s.restart; op != nil && ev.inst != nil && ev.inst == op.cand {
 		return s.handleCandidate(ev)
