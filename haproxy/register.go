@@ -169,6 +169,14 @@ func (r *Registration) up(ctx context.Context) error {
 		if err := r.add(ctx); err != nil {
 			return err
 		}
+	case st.HealthEnabled() && st.Healthy() && st.AdminState() == StateReady:
+		// Up already: going through drain again would take the gear out
+		// of rotation for a moment, and it may be the only one.
+		return nil
+	case st.HealthEnabled() && st.Healthy():
+		// Checked and passing, but drained (before a restart, say): back
+		// to ready without the drain-and-wait below.
+		return r.ready(ctx)
 	case st.AgentEnabled():
 		// An agent answering "ready" would undo the drain below before
 		// the health check passed.
@@ -185,6 +193,12 @@ func (r *Registration) up(ctx context.Context) error {
 	if err := r.waitCheck(ctx); err != nil {
 		return err
 	}
+	return r.ready(ctx)
+}
+
+// ready lets the checked server take traffic, then hands it to its agent.
+func (r *Registration) ready(ctx context.Context) error {
+	c := r.Client
 	if err := c.SetState(ctx, r.Backend, r.Server, StateReady); err != nil {
 		return err
 	}

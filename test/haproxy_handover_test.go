@@ -1,0 +1,107 @@
+package test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gearctl/gearctl/haproxy"
+)
+
+// TestHAProxyHandsOverApache restarts an Apache gear registered with a real
+// haproxy under load through haproxy: Apache cannot take over a listening
+// socket, so each restart starts the new Apache on another port, haproxy
+// takes it in, and only then is the old one drained and stopped. No
+// request through haproxy may fail, across Apache → Apache and Apache →
+// gunicorn.
+func TestHAProxyHandsOverApache(t *testing.T) {
+	t.Parallel()
+	if _, err := lookExe("haproxy"); err != nil {
+		t.Skip("haproxy is not installed")
+	}
+	if _, err := lookExe("apache2"); err != nil {
+		t.Skip("apache2 is not installed")
+	}
+	sock, front := startLoopbackHAProxy(t)
+	b := newBGGear(t, nil)
+	b.start("apache", "--haproxy", "unix:"+sock, "--haproxy-server", "a1")
+	if !eventually(waitLine, func() bool {
+		code, _, err := get(front, "/")
+		return err == nil && code == 200
+	}) {
+		t.Fatal("haproxy never routed a request to the gear")
+	}
+
+	l := startLoad(t, front, 4)
+	for _, server := range []string{"apache", "apache", "gunicorn"} {
+		l.advance(t, 20)
+		b.do("restart", "--server", server).want(t, 0).has(t, `restarted: `+server+` pid \d+ ready on 127\.0\.0\.1:\d+; the new instance started on .* beside the old one`)
+	}
+	l.advance(t, 20)
+	l.finish(t)
+
+	st, _ := b.status()
+	if st.Server != "gunicorn" || st.Listen == "127.0.0.1:"+strconv.Itoa(b.port) {
+		t.Errorf("after the restarts: %s on %s; want gunicorn on a port of its own", st.Server, st.Listen)
+	}
+	b.stop().want(t, 0)
+	b.assertNothingLeft()
+	c, err := haproxy.New("unix:" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	servers, err := c.ShowServersState(ctx, "express")
+	if err != nil || len(servers) != 0 {
+		t.Errorf("haproxy after the stop: %d servers (%v); want none", len(servers), err)
+	}
+}
+
+// startLoopbackHAProxy runs haproxy with examples/haproxy/haproxy.cfg, its
+// admin socket and frontend moved to a temporary socket and a free
+// loopback port; it returns both.
+func startLoopbackHAProxy(t *testing.T) (sock string, front int) {
+	t.Helper()
+	example, err := os.ReadFile(filepath.Join("..", "examples", "haproxy", "haproxy.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := tempDir(t)
+	sock, front = filepath.Join(dir, "admin.sock"), freePort(t)
+	cfg := string(example)
+	for _, r := range []struct{ from, to string }{
+		{"stats socket /run/haproxy/admin.sock", "stats socket " + sock},
+		{"stats socket 127.0.0.1:9999", "stats socket 127.0.0.1:" + strconv.Itoa(freePort(t))},
+		{"bind :80", "bind 127.0.0.1:" + strconv.Itoa(front)},
+	} {
+		if !strings.Contains(cfg, r.from) {
+			t.Fatalf("examples/haproxy/haproxy.cfg has no %q to move", r.from)
+		}
+		cfg = strings.Replace(cfg, r.from, r.to, 1)
+	}
+	path := filepath.Join(dir, "haproxy.cfg")
+	writeFile(t, path, cfg)
+	exe, _ := lookExe("haproxy")
+	h := startGear(t, dir, 0, nil, exe, "-f", path, "-db")
+	c, err := haproxy.New("unix:" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(waitLine, func() bool {
+		if h.exited() {
+			t.Fatalf("haproxy exited at start:\n%s", h.stderr.text())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := c.ShowServersState(ctx, "express")
+		return err == nil
+	}) {
+		t.Fatalf("haproxy's admin socket %s did not answer", sock)
+	}
+	return sock, front
+}
