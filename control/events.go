@@ -101,7 +101,11 @@ func (s *Supervisor) exited(state State) error {
 	return nil
 }
 
-// fail is the gear's failure, with the last lines of the instance in.
+// fail is the gear's failure, with its last lines once in has written
+// all it had to say.
 func (s *Supervisor) fail(in *instance, cause string) error {
-	return &FailError{Server: s.spec.Name, Cause: cause, LastLines: in.lastLines()}
+	if in != nil && in.out != nil {
+		in.out.settle()
+	}
+	return &FailError{Server: s.spec.Name, Cause: cause, LastLines: s.out.lastLines()}
 }

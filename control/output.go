@@ -27,6 +27,17 @@ type output struct {
 	sinkErr  error
 	watchers []watcher
 	streams  sync.WaitGroup
+	tail     tail // every instance's, for a gear that fails as a whole
+}
+
+// tail keeps the last tailLines lines.
+type tail []string
+
+func (t *tail) add(line string) {
+	if len(*t) == tailLines {
+		*t = (*t)[1:]
+	}
+	*t = append(*t, line)
 }
 
 func newOutput(sink io.Writer) *output {
@@ -39,7 +50,7 @@ type stream struct {
 	o    *output
 	w    *os.File // the write end, for the spawn; closed after it
 	mu   sync.Mutex
-	tail []string
+	tail tail
 	done chan struct{}
 }
 
@@ -80,20 +91,21 @@ func (s *stream) copyLines(r *os.File) {
 func (s *stream) keep(line string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.tail) == tailLines {
-		s.tail = s.tail[1:]
-	}
-	s.tail = append(s.tail, line)
+	s.tail.add(line)
 }
 
-// lastLines returns up to tailLines of the instance's latest output, once
-// what it wrote before exiting has been read (or a moment has passed: a
-// daemon it left may hold the pipe open).
-func (s *stream) lastLines() []string {
+// settle waits until what the instance wrote before exiting has been read,
+// or a moment has passed: a daemon it left may hold the pipe open.
+func (s *stream) settle() {
 	select {
 	case <-s.done:
 	case <-time.After(100 * time.Millisecond):
 	}
+}
+
+// lastLines returns up to tailLines of the instance's latest output.
+func (s *stream) lastLines() []string {
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.tail...)
@@ -120,6 +132,7 @@ func (o *output) line(b []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	_, o.sinkErr = o.sink.Write(b)
+	o.tail.add(string(b[:len(b)-1]))
 	o.watchers = slices.DeleteFunc(o.watchers, func(w watcher) bool {
 		if bytes.Contains(b, []byte(w.text)) {
 			close(w.seen)
@@ -134,6 +147,14 @@ func (o *output) err() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.sinkErr
+}
+
+// lastLines returns the gear's last lines, whichever instance wrote them:
+// the failed starts before the last one may have said more than it did.
+func (o *output) lastLines() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.tail...)
 }
 
 // wait waits, at most d, until every stream has been read to its end.
