@@ -45,8 +45,12 @@ func releaseText() {
 	}
 }
 
-// releaser calls releaseText a while after the last call to soon: after a
-// burst of work (a start, a status request) rather than during it.
+// releaseAfter is how long after the last burst of work (a start, a status
+// request) the pages are given back.
+const releaseAfter = 250 * time.Millisecond
+
+// releaser calls releaseText releaseAfter after the last call to soon:
+// after a burst of work rather than during it.
 type releaser struct {
 	mu    sync.Mutex
 	timer *time.Timer
@@ -56,8 +60,8 @@ func (r *releaser) soon() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.timer == nil {
-		r.timer = time.AfterFunc(time.Second, releaseText)
+		r.timer = time.AfterFunc(releaseAfter, releaseText)
 		return
 	}
-	r.timer.Reset(time.Second)
+	r.timer.Reset(releaseAfter)
 }
