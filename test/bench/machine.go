@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gearctl/gearctl/test/bench/host"
 )
 
 // machine is the report's header: when, how long, with what settings, on
@@ -23,9 +23,8 @@ func (b *bench) machine(ctx context.Context, took time.Duration) string {
 	fmt.Fprintf(&sb, "gearctl benchmark, %s, %s in %s: -restarts %d -swaps %d -samples %d -idle %s -clients %d -only %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), kind, took.Round(time.Second),
 		b.cfg.restarts, b.cfg.swaps, b.cfg.samples, b.cfg.idle, b.cfg.clients, b.cfg.only)
-	fmt.Fprintf(&sb, "machine: Linux %s %s, %s, %d CPUs, %s memory, Debian %s, load average %s before, %s after\n",
-		firstLine(readFile("/proc/sys/kernel/osrelease")), runtime.GOARCH, cpuModel(), runtime.NumCPU(),
-		memTotal(), firstLine(readFile("/etc/debian_version")), b.load, loadAverage())
+	fmt.Fprintf(&sb, "machine: %s, load average %s before, %s after\n",
+		host.Machine(), b.load, host.LoadAverage())
 	fmt.Fprintf(&sb, "versions: %s; %s built from %s; %s; uWSGI %s; %s (%s); supervisord %s; %s\n",
 		runtime.Version(), b.version(ctx, b.gearctl, "version"), b.revision(ctx), b.version(ctx, "gunicorn", "--version"),
 		b.version(ctx, "uwsgi", "--version"), b.version(ctx, b.python, "--version"), b.python,
@@ -39,7 +38,7 @@ func (b *bench) version(ctx context.Context, argv ...string) string {
 	if err != nil {
 		return filepath.Base(argv[0]) + " (unknown version)"
 	}
-	return firstLine(string(out))
+	return host.FirstLine(string(out))
 }
 
 // revision is the commit of the tree gearctl was built from, "-dirty" when
@@ -52,43 +51,4 @@ func (b *bench) revision(ctx context.Context) string {
 		return "a tree outside git"
 	}
 	return "commit " + strings.TrimSpace(string(out))
-}
-
-func readFile(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-func cpuModel() string {
-	for _, line := range strings.Split(readFile("/proc/cpuinfo"), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func memTotal() string {
-	for _, line := range strings.Split(readFile("/proc/meminfo"), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return fmt.Sprintf("%.1f GiB", kb/(1<<20))
-		}
-	}
-	return "unknown"
-}
-
-// loadAverage is the 1, 5 and 15 minute load: other work on the machine
-// skews the numbers, and this shows how much there was.
-func loadAverage() string {
-	f := strings.Fields(readFile("/proc/loadavg"))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gearctl/gearctl/test/bench/host"
 )
 
 type config struct {
@@ -128,7 +130,7 @@ func (b *bench) run(ctx context.Context) (string, error) {
 // setup builds gearctl and lays out the app, the runner and the script in
 // a temporary directory.
 func (b *bench) setup(ctx context.Context) error {
-	b.load = loadAverage()
+	b.load = host.LoadAverage()
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/gearctl/gearctl/haproxy"
+	"github.com/gearctl/gearctl/test/bench/host"
 	"golang.org/x/sys/unix"
 )
 
@@ -143,7 +144,7 @@ func (b *bench) run(ctx context.Context) (string, error) {
 // setup builds gearctl and copies the example app into a temporary
 // directory.
 func (b *bench) setup(ctx context.Context) error {
-	b.load = loadAverage()
+	b.load = host.LoadAverage()
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
@@ -803,9 +804,8 @@ func (b *bench) machine(ctx context.Context, took time.Duration) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "gearctl haproxy benchmark, %s, %s: -samples %d -gears %d\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), b.cfg.samples, b.cfg.gears)
-	fmt.Fprintf(&sb, "machine: Linux %s %s, %s, %d CPUs, %s memory, Debian %s, load average %s before, %s after\n",
-		firstLine(readFile("/proc/sys/kernel/osrelease")), runtime.GOARCH, cpuModel(), runtime.NumCPU(), memTotal(),
-		firstLine(readFile("/etc/debian_version")), b.load, loadAverage())
+	fmt.Fprintf(&sb, "machine: %s, load average %s before, %s after\n",
+		host.Machine(), b.load, host.LoadAverage())
 	fmt.Fprintf(&sb, "versions: %s; %s built from %s; %s; %s\n", runtime.Version(),
 		version(ctx, b.gearctl, "version"), b.revision(ctx), version(ctx, haproxyBin, "-v"), version(ctx, "gunicorn", "--version"))
 	return sb.String()
@@ -816,7 +816,7 @@ func version(ctx context.Context, argv ...string) string {
 	if err != nil {
 		return filepath.Base(argv[0]) + " (unknown version)"
 	}
-	return firstLine(string(out))
+	return host.FirstLine(string(out))
 }
 
 func (b *bench) revision(ctx context.Context) string {
@@ -991,41 +991,4 @@ func tailFile(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "\n" + strings.Join(lines, "\n")
-}
-
-func readFile(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-func cpuModel() string {
-	for _, line := range strings.Split(readFile("/proc/cpuinfo"), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func memTotal() string {
-	for _, line := range strings.Split(readFile("/proc/meminfo"), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return fmt.Sprintf("%.1f GiB", kb/(1<<20))
-		}
-	}
-	return "unknown"
-}
-
-func loadAverage() string {
-	f := strings.Fields(readFile("/proc/loadavg"))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
