@@ -13,8 +13,11 @@ import (
 // maxLine bounds one log line; a longer one is passed on in pieces.
 const maxLine = 64 << 10
 
-// tailLines is how many of the last lines a failure report carries.
-const tailLines = 20
+// tailLines is how many of the last lines a failure report carries: 40,
+// because a server's own traceback after an application's (gunicorn's
+// "Worker failed to boot") is about 20 lines, and the application's error
+// is the line that matters.
+const tailLines = 40
 
 // output is where the servers' lines go: one sink, written a whole line at a
 // time, so lines of overlapping instances never mix. Each instance writes
