@@ -343,21 +343,7 @@ touch deployed
 		t.Errorf("GET / says %q; want the VERSION that -- --env gave gunicorn", body)
 	}
 
-	var pid1 int
-	if !eventually(waitLine, func() bool {
-		for _, p := range descendants(g.pid) {
-			if p.ppid == g.pid {
-				pid1 = p.pid
-				return true
-			}
-		}
-		return false
-	}) {
-		t.Fatal("no child of unshare")
-	}
-	if ns := nsPID(pid1); ns != "1" {
-		t.Fatalf("gearctl is pid %s in its namespace; want 1", ns)
-	}
+	pid1 := namespacePID1(t, g)
 	noZombie := func() bool {
 		for _, p := range descendants(pid1) {
 			if p.state == 'Z' {

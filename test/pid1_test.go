@@ -62,23 +62,7 @@ func TestPID1(t *testing.T) {
 	g := startGear(t, app, port, nil, argv...)
 	g.ready("command")
 
-	// gearctl is the child of unshare; from here its PID is the one
-	// outside the namespace, and every process of the namespace is below it.
-	var pid1 int
-	if !eventually(waitLine, func() bool {
-		for _, p := range descendants(g.pid) {
-			if p.ppid == g.pid {
-				pid1 = p.pid
-				return true
-			}
-		}
-		return false
-	}) {
-		t.Fatal("no child of unshare")
-	}
-	if ns := nsPID(pid1); ns != "1" {
-		t.Fatalf("gearctl is pid %s in its namespace; want 1", ns)
-	}
+	pid1 := namespacePID1(t, g)
 
 	// Fewer crashes than the supervisor's limit for servers that die
 	// within a second of being ready (five in a row make the gear failed).
@@ -129,4 +113,27 @@ func nsPID(pid int) string {
 		}
 	}
 	return ""
+}
+
+// namespacePID1 is the PID, seen from outside, of gearctl started by
+// `unshare --pid --fork` as g: unshare's child, which must be PID 1 of its
+// namespace. Every process of the namespace is below it.
+func namespacePID1(t *testing.T, g *gear) int {
+	t.Helper()
+	var pid1 int
+	if !eventually(waitLine, func() bool {
+		for _, p := range descendants(g.pid) {
+			if p.ppid == g.pid {
+				pid1 = p.pid
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no child of unshare")
+	}
+	if ns := nsPID(pid1); ns != "1" {
+		t.Fatalf("gearctl is pid %s in its namespace; want 1", ns)
+	}
+	return pid1
 }

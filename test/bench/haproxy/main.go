@@ -807,26 +807,8 @@ func (b *bench) machine(ctx context.Context, took time.Duration) string {
 	fmt.Fprintf(&sb, "machine: %s, load average %s before, %s after\n",
 		host.Machine(), b.load, host.LoadAverage())
 	fmt.Fprintf(&sb, "versions: %s; %s built from %s; %s; %s\n", runtime.Version(),
-		version(ctx, b.gearctl, "version"), b.revision(ctx), version(ctx, haproxyBin, "-v"), version(ctx, "gunicorn", "--version"))
+		host.Version(ctx, b.gearctl, "version"), host.Revision(ctx, b.root), host.Version(ctx, haproxyBin, "-v"), host.Version(ctx, "gunicorn", "--version"))
 	return sb.String()
-}
-
-func version(ctx context.Context, argv ...string) string {
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
-	if err != nil {
-		return filepath.Base(argv[0]) + " (unknown version)"
-	}
-	return host.FirstLine(string(out))
-}
-
-func (b *bench) revision(ctx context.Context) string {
-	cmd := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty", "--exclude", "*")
-	cmd.Dir = b.root
-	out, err := cmd.Output()
-	if err != nil {
-		return "a tree outside git"
-	}
-	return "commit " + strings.TrimSpace(string(out))
 }
 
 // table is one section's result, printed as markdown.

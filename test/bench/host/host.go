@@ -3,8 +3,11 @@
 package host
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,4 +58,24 @@ func memTotal() string {
 		}
 	}
 	return "unknown"
+}
+
+// Version is the first line a tool prints about its version.
+func Version(ctx context.Context, argv ...string) string {
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		return filepath.Base(argv[0]) + " (unknown version)"
+	}
+	return FirstLine(string(out))
+}
+
+// Revision is the commit of the tree in dir, "-dirty" when it had changes.
+func Revision(ctx context.Context, dir string) string {
+	cmd := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty", "--exclude", "*")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "a tree outside git"
+	}
+	return "commit " + strings.TrimSpace(string(out))
 }
