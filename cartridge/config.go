@@ -1,6 +1,10 @@
 package cartridge
 
-import "time"
+import (
+	"time"
+
+	"github.com/gearctl/gearctl/control"
+)
 
 // Config is everything that decides how one gear's application is served,
 // gathered from flags and environment by the CLI.
@@ -34,6 +38,10 @@ type Config struct {
 	ExtraArgs []string
 	// Env is the environment the server gets (os.Environ() plus gear vars).
 	Env []string
+	// Static are the URL prefixes served from directories (--static).
+	Static []Static
+	// ReadyStatus is the range of probe statuses that mean ready.
+	ReadyStatus control.StatusRange
 }
 
 // App is the WSGI entry point. Exactly one of File and Module is set.

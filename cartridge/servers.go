@@ -106,6 +106,7 @@ func (c Config) Spec() (control.Spec, error) {
 		Host:         c.Host,
 		Port:         c.Port,
 		ReadyPath:    readyPath,
+		ReadyStatus:  c.ReadyStatus,
 		StartTimeout: c.StartTimeout,
 		StopTimeout:  c.StopTimeout,
 		Files:        map[string]string{},

@@ -3,7 +3,6 @@ package cartridge
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +27,15 @@ type Settings struct {
 	// Dir is the gear's state directory.
 	Dir       string
 	ExtraArgs []string
+	// Static maps URL prefixes to directories, "URL=DIR" each (--static).
+	Static []string
+	// Vars are KEY=VALUE pairs the server gets on top of Env (--env);
+	// EnvFiles are files of such lines (--env-file), read at each resolve
+	// so that an edited file takes effect at the next restart.
+	Vars     []string
+	EnvFiles []string
+	// ReadyStatus is the range of probe statuses that mean ready, "LO-HI".
+	ReadyStatus string
 	// Env is the environment servers inherit (usually os.Environ()).
 	Env []string `json:"-"`
 }
@@ -77,7 +85,17 @@ func (in Settings) Resolve() (Config, error) {
 	if err != nil && !(c.Server == "command" && !strings.Contains(in.Command, "{app}")) {
 		return c, err
 	}
-	c.Env = serverEnv(in.Env, c.Venv)
+	if c.ReadyStatus, err = ParseReadyStatus(in.ReadyStatus); err != nil {
+		return c, err
+	}
+	if c.Static, err = parseStatic(c.Chdir, in.Static); err != nil {
+		return c, err
+	}
+	vars, err := gearVars(c.Chdir, in.Vars, in.EnvFiles)
+	if err != nil {
+		return c, err
+	}
+	c.Env = serverEnv(append(append([]string(nil), in.Env...), vars...), c.Venv)
 	if c.Server == "auto" {
 		c.Server = Auto(c)
 	} else if !Installed(c.Server, c) {
@@ -140,37 +158,6 @@ func absDir(flag, dir string) (string, error) {
 		return "", &InputError{Flag: flag, Value: dir, Msg: "no such directory", Accepted: "an existing directory"}
 	}
 	return abs, nil
-}
-
-// findPython resolves --python: a virtualenv directory, an interpreter, or
-// python3 on PATH when empty.
-func findPython(value string) (python, venv string, err error) {
-	const accepted = "a virtualenv directory or a Python interpreter"
-	if value == "" {
-		p, err := exec.LookPath("python3")
-		if err != nil {
-			return "", "", &InputError{Flag: "--python", Msg: "no python3 on PATH", Accepted: accepted}
-		}
-		return p, "", nil
-	}
-	if fi, err := os.Stat(value); err == nil && fi.IsDir() {
-		venv, _ = filepath.Abs(value)
-		python = filepath.Join(venv, "bin", "python")
-		if !isFile(python) {
-			return "", "", &InputError{Flag: "--python", Value: value, Msg: "a directory without bin/python", Accepted: accepted}
-		}
-		return python, venv, nil
-	}
-	p, err := exec.LookPath(value)
-	if err != nil {
-		return "", "", &InputError{Flag: "--python", Value: value, Msg: "not found", Accepted: accepted}
-	}
-	p, _ = filepath.Abs(p)
-	// An interpreter inside a virtualenv brings the virtualenv with it.
-	if root := filepath.Dir(filepath.Dir(p)); isFile(filepath.Join(root, "pyvenv.cfg")) {
-		venv = root
-	}
-	return p, venv, nil
 }
 
 // supervisorOnly are variables meant for the supervisor: a server that

@@ -28,7 +28,7 @@ func (s *Supervisor) handle(ev event) error {
 		// (see exited): a server that dies right after each start must
 		// still end up failed.
 		now := time.Now()
-		s.update(func(st *Status) { st.ReadyAt = now })
+		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
 		s.setState(Ready, "")
 		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.seqStart).Seconds()), "answer", ev.detail)
 		s.release.soon()

@@ -15,7 +15,7 @@ import (
 )
 
 // Launch starts a background supervisor with cmd (a `gearctl run` that
-// logs to files) unless one already answers, and waits until the gear
+// logs to files; its Stdin is the caller's to set) unless one already answers, and waits until the gear
 // settles. already says that a supervisor was running before. A gear that
 // does not get ready gives a *FailError with the last lines of its log.
 //
@@ -35,7 +35,7 @@ func (g Gear) Launch(ctx context.Context, cmd *exec.Cmd) (st Status, already boo
 	}
 	defer out.Close()
 	from, _ := out.Seek(0, io.SeekEnd)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, out, out
+	cmd.Stdout, cmd.Stderr = out, out
 	// Its own session: the terminal's signals and hangup do not reach it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

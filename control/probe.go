@@ -18,9 +18,10 @@ type Result int
 const (
 	// Unreachable: nothing answered (refused, reset, timed out).
 	Unreachable Result = iota
-	// Failure: the server answered with a 5xx.
+	// Failure: the server answered with a status outside the ready range
+	// (a 5xx by default).
 	Failure
-	// Success: the application answered below 500.
+	// Success: the application answered with a status in the ready range.
 	Success
 )
 
@@ -30,19 +31,21 @@ const (
 type prober struct {
 	url    string
 	path   string
+	ready  StatusRange
 	client *http.Client
 }
 
 // newProber probes path at address (host:port); an unspecified host is
 // asked on loopback.
-func newProber(address, path string) *prober {
+func newProber(address, path string, ready StatusRange) *prober {
 	host, port, _ := net.SplitHostPort(address)
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = loopback(host)
 	}
 	return &prober{
-		url:  "http://" + net.JoinHostPort(host, port) + path,
-		path: path,
+		url:   "http://" + net.JoinHostPort(host, port) + path,
+		path:  path,
+		ready: ready,
 		client: &http.Client{
 			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
 			// A redirect is an answer from the application: do not follow it.
@@ -52,26 +55,28 @@ func newProber(address, path string) *prober {
 }
 
 // Probe asks once whether the application at address (host:port) answers
-// path below 500: for a status that checks the application, not only the
-// supervisor's word.
-func Probe(ctx context.Context, address, path string) (Result, string, error) {
-	return newProber(address, path).probe(ctx)
+// path with a status in ready: for a status that checks the application,
+// not only the supervisor's word.
+func Probe(ctx context.Context, address, path string, ready StatusRange) (Result, string, error) {
+	res, _, detail, err := newProber(address, path, ready).probe(ctx)
+	return res, detail, err
 }
 
-// probe sends one request. A refused connection or a 5xx is a failed probe
-// with a detail, not an error; err is only for a probe that could not be
-// made at all.
-func (p *prober) probe(ctx context.Context) (Result, string, error) {
+// probe sends one request and returns its status code too. A refused
+// connection or a status outside the ready range is a failed probe with a
+// detail, not an error; err is only for a probe that could not be made at
+// all.
+func (p *prober) probe(ctx context.Context) (Result, int, string, error) {
 	code, err := p.get(ctx)
 	switch {
 	case err != nil && !isConnError(err):
-		return Unreachable, "", err
+		return Unreachable, 0, "", err
 	case err != nil:
-		return Unreachable, err.Error(), nil
-	case code >= 500:
-		return Failure, fmt.Sprintf("GET %s: %d %s", p.path, code, http.StatusText(code)), nil
+		return Unreachable, 0, err.Error(), nil
+	case !p.ready.Has(code):
+		return Failure, code, fmt.Sprintf("GET %s: %d %s (ready means %s)", p.path, code, http.StatusText(code), p.ready), nil
 	}
-	return Success, fmt.Sprintf("%d %s", code, http.StatusText(code)), nil
+	return Success, code, fmt.Sprintf("%d %s", code, http.StatusText(code)), nil
 }
 
 func (p *prober) get(ctx context.Context) (int, error) {
@@ -96,31 +101,32 @@ func isConnError(err error) bool {
 	return errors.As(err, &uerr)
 }
 
-// waitReady probes until the application answers below 500 or ctx ends,
-// and returns the last failure's detail either way.
+// waitReady probes until the application answers with a ready status or
+// ctx ends, and returns that status's code and detail, or the last
+// failure's detail.
 // A refused connection is retried every 5 ms (it costs the server nothing
 // and bounds the reported time to ready); a connection the server holds is
 // simply waited on, since it is answered the moment the server can; a 5xx
 // backs off, because each one usually costs the server a failed import and a
 // traceback in the log.
-func (p *prober) waitReady(ctx context.Context) (string, error) {
+func (p *prober) waitReady(ctx context.Context) (int, string, error) {
 	const attempt = 2 * time.Second
 	backoff := 10 * time.Millisecond
 	var last string
 	for {
 		actx, cancel := context.WithTimeout(ctx, attempt)
-		res, detail, err := p.probe(actx)
+		res, code, detail, err := p.probe(actx)
 		cancel()
 		if err != nil {
-			return last, err
+			return 0, last, err
 		}
 		if res == Success {
-			return detail, nil
+			return code, detail, nil
 		}
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
-			return last, ctx.Err()
+			return 0, last, ctx.Err()
 		case res == Failure:
 			last = detail
 			wait, backoff = backoff, min(2*backoff, time.Second)
@@ -132,7 +138,7 @@ func (p *prober) waitReady(ctx context.Context) (string, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return last, ctx.Err()
+			return 0, last, ctx.Err()
 		case <-time.After(wait):
 		}
 	}

@@ -94,9 +94,9 @@ func (s *Supervisor) handleCandidate(ev event) error {
 		s.setCurrent(cand)
 		s.spec, s.seqStart, s.failures = op.spec, cand.started, 0
 		now := time.Now()
-		s.update(func(st *Status) { st.ReadyAt = now })
+		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
 		s.setState(Ready, "")
-		s.log.Info(fmt.Sprintf("%s pid %d ready in %.2fs", op.spec.Name, cand.pid, now.Sub(cand.started).Seconds()))
+		s.log.Info(fmt.Sprintf("%s pid %d ready in %.2fs", op.spec.Name, cand.pid, now.Sub(cand.started).Seconds()), "answer", ev.detail)
 		s.retire(old, op.reply)
 		return nil
 	case evNotReady:

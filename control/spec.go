@@ -38,8 +38,10 @@ type Spec struct {
 	// run the new instance beside the old one.
 	ProbeFD bool
 
-	// ReadyPath is requested on Host:Port; a status below 500 means ready.
-	ReadyPath string
+	// ReadyPath is requested on Host:Port; a status in ReadyStatus means
+	// ready.
+	ReadyPath   string
+	ReadyStatus StatusRange
 	// ReadyLine, when set, is part of a line the server prints once its
 	// signals mean what Signals says; readiness also waits for it. (uWSGI
 	// answers requests before its master installs the handler that makes
@@ -48,6 +50,10 @@ type Spec struct {
 
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
+
+	// Interpreter names what runs the application ("/srv/venv/bin/python
+	// (Python 3.11.2)"), for status: a server's own binary may hide it.
+	Interpreter string `json:",omitempty"`
 
 	// Settings are the user's settings this spec was resolved from, opaque
 	// here: status returns them, so that a restart can change only what it
@@ -62,6 +68,31 @@ type Spec struct {
 	// WSGI script for a module:callable).
 	SharedFiles map[string]string
 	SharedGroup int
+}
+
+// StatusRange is an inclusive range of HTTP status codes. The zero value is
+// DefaultReady.
+type StatusRange struct {
+	Lo, Hi int
+}
+
+// DefaultReady: any answer of the application that is not a server error
+// means it imported and runs.
+var DefaultReady = StatusRange{200, 499}
+
+// Has says whether code is in r (in DefaultReady when r is zero).
+func (r StatusRange) Has(code int) bool {
+	if r == (StatusRange{}) {
+		r = DefaultReady
+	}
+	return code >= r.Lo && code <= r.Hi
+}
+
+func (r StatusRange) String() string {
+	if r == (StatusRange{}) {
+		r = DefaultReady
+	}
+	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
 }
 
 // Signals is a server's own signal map: what each request means to it.
@@ -86,6 +117,8 @@ func (s Spec) validate() error {
 		return errors.New("spec has no command")
 	case s.Port < 1 || s.Port > 65535:
 		return fmt.Errorf("spec port %d out of range", s.Port)
+	case s.ReadyStatus != (StatusRange{}) && (s.ReadyStatus.Lo < 100 || s.ReadyStatus.Hi > 599 || s.ReadyStatus.Lo > s.ReadyStatus.Hi):
+		return fmt.Errorf("spec ready status %s out of range", s.ReadyStatus)
 	case s.StartTimeout <= 0 || s.StopTimeout <= 0:
 		return errors.New("spec timeouts must be positive")
 	case s.Signals.Stop <= 0 || s.Signals.Stop >= 65 || s.Signals.Reload < 0 || s.Signals.Reload >= 65 ||

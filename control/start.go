@@ -127,10 +127,10 @@ func (s *Supervisor) watchReady(in *instance, spec Spec, deadline time.Time, bef
 		if before != nil {
 			before(ctx)
 		}
-		detail, err := newProber(in.probeAddr, spec.ReadyPath).waitReady(ctx)
+		code, detail, err := newProber(in.probeAddr, spec.ReadyPath, spec.ReadyStatus).waitReady(ctx)
 		switch {
 		case err == nil:
-			s.emit(event{kind: evReady, inst: in, detail: detail})
+			s.emit(event{kind: evReady, inst: in, code: code, detail: detail})
 		case !in.exited():
 			s.emit(event{kind: evNotReady, inst: in, detail: detail})
 		}

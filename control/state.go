@@ -38,6 +38,10 @@ type Status struct {
 	Restarts      int       `json:"restarts"`
 	LastExit      *Exit     `json:"last_exit,omitempty"`
 	Listen        string    `json:"listen"`
+	// ReadyCode is the HTTP status of the probe that found the server ready.
+	ReadyCode int `json:"ready_status,omitempty"`
+	// Interpreter is the current spec's (see Spec.Interpreter).
+	Interpreter string `json:"interpreter,omitempty"`
 	// Detail says why the gear is in a failed or backoff state.
 	Detail string `json:"detail,omitempty"`
 	// Handover says how the last restart passed the traffic on.

@@ -109,6 +109,8 @@ type event struct {
 	kind   eventKind
 	inst   *instance
 	detail string
+	// code is the HTTP status of a ready probe.
+	code int
 }
 
 type request struct {
@@ -144,6 +146,7 @@ func New(spec Spec, opt Options) *Supervisor {
 			SupervisorPID: os.Getpid(),
 			Listen:        addr(spec.Host, spec.Port),
 			Settings:      spec.Settings,
+			Interpreter:   spec.Interpreter,
 		},
 	}
 }
@@ -273,6 +276,7 @@ func (s *Supervisor) setState(st State, detail string) {
 	s.status.Server = s.spec.Name
 	s.status.Listen = addr(s.spec.Host, s.spec.Port)
 	s.status.Settings = s.spec.Settings
+	s.status.Interpreter = s.spec.Interpreter
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}
 	if s.cur != nil && !s.cur.exited() {
@@ -280,7 +284,7 @@ func (s *Supervisor) setState(st State, detail string) {
 		s.status.StartedAt = s.cur.started
 	}
 	if st != Ready && st != Reloading {
-		s.status.ReadyAt = time.Time{}
+		s.status.ReadyAt, s.status.ReadyCode = time.Time{}, 0
 	}
 	snap := s.status
 	close(s.changed)

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gearctl/gearctl/cartridge"
@@ -34,7 +36,15 @@ func appFlags() []cli.Flag {
 		&cli.StringFlag{Name: "command", EnvVars: []string{"GEARCTL_COMMAND"},
 			Usage: "run this command line as the server; {host} {port} {fd} {app} are substituted"},
 		&cli.StringFlag{Name: "ready-path", Value: "/", EnvVars: []string{"GEARCTL_READY_PATH"},
-			Usage: "ready once a GET of this path answers below 500"},
+			Usage: "ready once a GET of this path answers with a status in --ready-status"},
+		&cli.StringFlag{Name: "ready-status", Value: "200-499", EnvVars: []string{"GEARCTL_READY_STATUS"},
+			Usage: "the statuses that mean ready, LO-HI (200-399: a 4xx is not ready)"},
+		&cli.StringSliceFlag{Name: "static", EnvVars: []string{"GEARCTL_STATIC"},
+			Usage: "serve DIR at URL, URL=DIR, repeatable (default: wsgi/static at /static where it exists)"},
+		&cli.StringSliceFlag{Name: "env", EnvVars: []string{"GEARCTL_ENV"},
+			Usage: "KEY=VALUE for the server, repeatable; kept by later restarts"},
+		&cli.StringSliceFlag{Name: "env-file", EnvVars: []string{"GEARCTL_ENV_FILE"},
+			Usage: "a file of KEY=VALUE lines for the server, repeatable; read again at each restart"},
 		&cli.DurationFlag{Name: "start-timeout", Value: 60 * time.Second, EnvVars: []string{"GEARCTL_START_TIMEOUT"}},
 		&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, EnvVars: []string{"GEARCTL_STOP_TIMEOUT"}},
 	}
@@ -53,6 +63,10 @@ var keepers = map[string]func(dst, src *cartridge.Settings){
 	"python":        func(d, s *cartridge.Settings) { d.Python = s.Python },
 	"command":       func(d, s *cartridge.Settings) { d.Command = s.Command },
 	"ready-path":    func(d, s *cartridge.Settings) { d.ReadyPath = s.ReadyPath },
+	"ready-status":  func(d, s *cartridge.Settings) { d.ReadyStatus = s.ReadyStatus },
+	"static":        func(d, s *cartridge.Settings) { d.Static = s.Static },
+	"env":           func(d, s *cartridge.Settings) { d.Vars = s.Vars },
+	"env-file":      func(d, s *cartridge.Settings) { d.EnvFiles = s.EnvFiles },
 	"start-timeout": func(d, s *cartridge.Settings) { d.StartTimeout = s.StartTimeout },
 	"stop-timeout":  func(d, s *cartridge.Settings) { d.StopTimeout = s.StopTimeout },
 }
@@ -71,11 +85,18 @@ func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settin
 		Python:       c.String("python"),
 		Command:      c.String("command"),
 		ReadyPath:    c.String("ready-path"),
+		ReadyStatus:  c.String("ready-status"),
+		Static:       c.StringSlice("static"),
+		Vars:         c.StringSlice("env"),
+		EnvFiles:     c.StringSlice("env-file"),
 		StartTimeout: c.Duration("start-timeout"),
 		StopTimeout:  c.Duration("stop-timeout"),
 		Dir:          dir,
 		ExtraArgs:    extra,
 		Env:          os.Environ(),
+	}
+	if c.Bool("env-stdin") {
+		s.Vars = stdinVars()
 	}
 	if base != nil {
 		for name, keep := range keepers {
@@ -90,6 +111,16 @@ func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settin
 	return s
 }
 
+// stdinVars reads the NUL-separated KEY=VALUE pairs start writes to its
+// background supervisor's stdin.
+func stdinVars() []string {
+	b, _ := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), "\x00")
+}
+
 // runArgs spells resolved settings as `run` flags, for the background
 // supervisor that start launches: what it runs does not depend on how the
 // caller's flags and variables were combined.
@@ -100,6 +131,18 @@ func runArgs(s cartridge.Settings) []string {
 		"--workers", strconv.Itoa(s.Workers), "--threads", strconv.Itoa(s.Threads),
 		"--python", s.Python, "--command", s.Command, "--ready-path", s.ReadyPath,
 		"--start-timeout", s.StartTimeout.String(), "--stop-timeout", s.StopTimeout.String(),
+		"--ready-status", s.ReadyStatus,
+	}
+	for _, v := range s.Static {
+		args = append(args, "--static", v)
+	}
+	for _, f := range s.EnvFiles {
+		args = append(args, "--env-file", f)
+	}
+	if len(s.Vars) > 0 {
+		// Values may be secrets: they reach the supervisor on its stdin
+		// (see varsInput), not in an argv that ps shows every user.
+		args = append(args, "--env-stdin")
 	}
 	if len(s.ExtraArgs) > 0 {
 		args = append(append(args, "--"), s.ExtraArgs...)

@@ -332,13 +332,18 @@ const statusTimeout = 30 * time.Second
 // listens on: a gear its supervisor calls ready can still hang. detail
 // says why not.
 func answers(ctx context.Context, rep control.Report) (detail string, ok bool) {
-	path := "/"
-	if s, err := storedSettings(rep); err == nil && s.ReadyPath != "" {
-		path = s.ReadyPath
+	path, ready := "/", control.DefaultReady
+	if s, err := storedSettings(rep); err == nil {
+		if s.ReadyPath != "" {
+			path = s.ReadyPath
+		}
+		if r, err := cartridge.ParseReadyStatus(s.ReadyStatus); err == nil {
+			ready = r
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	res, detail, err := control.Probe(ctx, rep.Listen, path)
+	res, detail, err := control.Probe(ctx, rep.Listen, path, ready)
 	if err != nil {
 		return err.Error(), false
 	}

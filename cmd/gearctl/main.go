@@ -52,6 +52,8 @@ func newApp() *cli.App {
 		Name:            "gearctl",
 		Usage:           "run a Python web application's WSGI server, and stay its parent",
 		HideHelpCommand: true,
+		// --env values hold commas (ALLOWED_HOSTS=a,b): one flag, one value.
+		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "dir",

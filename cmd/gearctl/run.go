@@ -23,6 +23,8 @@ func runCommand() *cli.Command {
 				Usage: "rotate server.log at this size (K, M, G suffixes)"},
 			&cli.IntFlag{Name: "log-keep", Value: 5, EnvVars: []string{"GEARCTL_LOG_KEEP"},
 				Usage: "rotated files to keep"},
+			// start hands its --env values over on stdin (see runArgs).
+			&cli.BoolFlag{Name: "env-stdin", Hidden: true},
 		),
 		Action: runAction,
 	}

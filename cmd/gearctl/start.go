@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/gearctl/gearctl/cartridge"
@@ -50,7 +51,9 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 	ctx, cancel := context.WithTimeout(c.Context, spec.StartTimeout+spec.StopTimeout+killGrace)
 	defer cancel()
 	t0 := time.Now()
-	st, already, err := g.Launch(ctx, exec.Command(exe, args...))
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin = strings.NewReader(strings.Join(set.Vars, "\x00"))
+	st, already, err := g.Launch(ctx, cmd)
 	if err != nil {
 		return failure(err)
 	}
