@@ -100,10 +100,7 @@ func readEnvFile(chdir, path string) ([]string, error) {
 		}
 		line = strings.TrimPrefix(line, "export ")
 		k, v, _ := strings.Cut(line, "=")
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		kv := strings.TrimSpace(k) + "=" + v
+		kv := strings.TrimSpace(k) + "=" + unquote(v)
 		if err := checkVar(line); err != nil {
 			return nil, &InputError{Flag: "--env-file", Value: path, Msg: fmt.Sprintf("line %d: %v", n, err), Accepted: accepted}
 		}
@@ -113,6 +110,14 @@ func readEnvFile(chdir, path string) ([]string, error) {
 		return nil, &InputError{Flag: "--env-file", Value: path, Msg: err.Error(), Accepted: accepted}
 	}
 	return out, nil
+}
+
+// unquote removes one pair of matching single or double quotes around v.
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // checkVar accepts KEY=VALUE with KEY a shell variable name.

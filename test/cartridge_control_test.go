@@ -67,7 +67,7 @@ echo "cwd=$PWD port=$OPENSHIFT_PYTHON_PORT" > "${OPENSHIFT_DATA_DIR}env"
 	}
 	helloPID(t, mustGet(t, s.port, "/"))
 
-	s.ctl(nil, "reload").want(t, 0).has(t, `^CLIENT_RESULT: reloaded `+server+` pid `+strconv.Itoa(second)+`$`)
+	s.ctl(nil, "reload").want(t, 0).has(t, `^CLIENT_RESULT: reloaded `+server+` pid `+strconv.Itoa(second)+`, GET / answered 200 OK$`)
 	s.wantHooks("pre_reload", "post_reload")
 
 	s.ctl(nil, "tidy").want(t, 0)

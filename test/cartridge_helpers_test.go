@@ -109,13 +109,24 @@ func (r ctlResult) want(t *testing.T, code int) ctlResult {
 // submatches.
 func (r ctlResult) has(t *testing.T, pattern string) []string {
 	t.Helper()
+	return r.matchLine(t, "stdout", r.stdout, pattern)
+}
+
+// hasStderr is has for stderr.
+func (r ctlResult) hasStderr(t *testing.T, pattern string) []string {
+	t.Helper()
+	return r.matchLine(t, "stderr", r.stderr, pattern)
+}
+
+func (r ctlResult) matchLine(t *testing.T, name, text, pattern string) []string {
+	t.Helper()
 	re := regexp.MustCompile(pattern)
-	for _, line := range strings.Split(r.stdout, "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		if m := re.FindStringSubmatch(line); m != nil {
 			return m
 		}
 	}
-	t.Fatalf("%s: no stdout line matches %q\nstdout:\n%s", strings.Join(r.args, " "), pattern, r.stdout)
+	t.Fatalf("%s: no %s line matches %q\n%s:\n%s", strings.Join(r.args, " "), name, pattern, name, text)
 	return nil
 }
 

@@ -75,7 +75,7 @@ func (b *bgGear) spawn(env []string, args ...string) *gear {
 
 // startedRE is start's line for a server it started: server, master PID,
 // port, supervisor PID.
-var startedRE = `^gearctl: (\S+) pid (\d+) ready on 127\.0\.0\.1:(\d+) in \d+\.\d\ds \(supervisor pid (\d+)\)$`
+var startedRE = `^gearctl: (\S+) pid (\d+) ready on 127\.0\.0\.1:(\d+) in \d+\.\d\ds, GET \S+ answered \d{3} [^(]*\(supervisor pid (\d+)\)$`
 
 // start runs `start --port PORT args...`, which must start the gear and
 // say so; it returns the server master's and the supervisor's PIDs.
@@ -233,7 +233,7 @@ func alive(p proc) bool {
 }
 
 // restartedRE is restart's line: server, master PID, port, handover.
-var restartedRE = `^gearctl: restarted: (\S+) pid (\d+) ready on 127\.0\.0\.1:(\d+); (.+)$`
+var restartedRE = `^gearctl: restarted: (\S+) pid (\d+) ready on 127\.0\.0\.1:(\d+), GET \S+ answered \d{3} [^;]*; (.+)$`
 
 // restart runs `restart args...`, which must succeed; it asserts that the
 // master changed and that the old one and everything that was below it

@@ -39,7 +39,7 @@ func TestHAProxyHandsOverApache(t *testing.T) {
 	l := startLoad(t, front, 4)
 	for _, server := range []string{"apache", "apache", "gunicorn"} {
 		l.advance(t, 20)
-		b.do("restart", "--server", server).want(t, 0).has(t, `restarted: `+server+` pid \d+ ready on 127\.0\.0\.1:\d+; the new instance started on .* beside the old one`)
+		b.do("restart", "--server", server).want(t, 0).has(t, `restarted: `+server+` pid \d+ ready on 127\.0\.0\.1:\d+, GET / answered 200 OK; the new instance started on .* beside the old one`)
 	}
 	l.advance(t, 20)
 	l.finish(t)

@@ -120,7 +120,7 @@ func TestReload(t *testing.T) {
 				t.Fatal(`examples/hello/wsgi.py no longer says "hello from pid"`)
 			}
 			writeFile(t, filepath.Join(b.app, "wsgi.py"), code)
-			b.do("reload").want(t, 0).has(t, fmt.Sprintf(`^gearctl: reloaded %s pid %d$`, name, pid))
+			b.do("reload").want(t, 0).has(t, fmt.Sprintf(`^gearctl: reloaded %s pid %d, GET / answered 200 OK$`, name, pid))
 			if body := mustGet(t, b.port, "/"); !strings.HasPrefix(body, "hello again") {
 				t.Errorf("the first GET / after reload says %q; want the new code's \"hello again\"", body)
 			}

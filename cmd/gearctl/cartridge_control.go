@@ -109,6 +109,16 @@ func controlCommand() *cli.Command {
 		ArgsUsage:       "ACTION",
 		HideHelpCommand: true,
 		Subcommands:     subs,
+		// Before the action's flags are parsed: the gear's OpenShift env
+		// directories fill in what the caller's environment does not set,
+		// as the node does when it runs bin/control itself.
+		Before: func(*cli.Context) error {
+			for _, kv := range cartridge.WithEnvDirs(os.Environ()) {
+				k, v, _ := strings.Cut(kv, "=")
+				os.Setenv(k, v)
+			}
+			return nil
+		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("unknown control action %q; accepted: %s", c.Args().First(), accepted)

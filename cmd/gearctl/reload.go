@@ -26,7 +26,9 @@ func reloadCommand() *cli.Command {
 				return failure(err)
 			}
 			rep, _ := cl.Status(c.Context)
-			fmt.Fprintf(c.App.Writer, "gearctl: reloaded %s pid %d\n", rep.Server, rep.PID)
+			set, _ := storedSettings(rep)
+			fmt.Fprintf(c.App.Writer, "gearctl: reloaded %s pid %d, %s\n", rep.Server, rep.PID, answered(rep.Status, set))
+			warnAnswer(rep.Status, set)
 			return nil
 		},
 	}

@@ -54,7 +54,9 @@ func restartCommand() *cli.Command {
 				return failure(err)
 			}
 			rep, _ = cl.Status(c.Context)
-			fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s; %s\n", rep.Server, rep.PID, rep.Listen, rep.Handover)
+			fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s, %s; %s\n",
+				rep.Server, rep.PID, rep.Listen, answered(rep.Status, set), rep.Handover)
+			warnAnswer(rep.Status, set)
 			return nil
 		},
 	}

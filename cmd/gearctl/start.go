@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -61,7 +62,24 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 		fmt.Fprintf(c.App.Writer, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "gearctl: %s pid %d ready on %s in %.2fs (supervisor pid %d)\n",
-		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(t0).Seconds(), st.SupervisorPID)
+	fmt.Fprintf(c.App.Writer, "gearctl: %s pid %d ready on %s in %.2fs, %s (supervisor pid %d)\n",
+		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(t0).Seconds(), answered(st, set), st.SupervisorPID)
+	warnAnswer(st, set)
 	return nil
+}
+
+// answered says what the probe that found the gear ready got.
+func answered(st control.Status, set cartridge.Settings) string {
+	if st.ReadyCode == 0 {
+		return "answering"
+	}
+	return fmt.Sprintf("GET %s answered %d %s", set.ReadyPath, st.ReadyCode, http.StatusText(st.ReadyCode))
+}
+
+// warnAnswer tells on stderr of a gear that counts as ready on a 4xx: it
+// runs, but does not serve what the probe asked for.
+func warnAnswer(st control.Status, set cartridge.Settings) {
+	if hint := cartridge.ReadyHint(st.ReadyCode, set.ReadyPath); hint != "" {
+		fmt.Fprintf(errWriter, "gearctl: warning: %s\n", hint)
+	}
 }

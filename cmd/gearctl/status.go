@@ -41,7 +41,7 @@ func statusCommand() *cli.Command {
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
-				enc.Encode(rep)
+				enc.Encode(redacted(rep))
 			} else {
 				printStatus(c.App.Writer, rep)
 			}
@@ -94,6 +94,20 @@ func storedSettings(rep control.Report) (cartridge.Settings, error) {
 	return s, json.Unmarshal(rep.Settings, &s)
 }
 
+// redacted is rep for printing: --env values may be secrets, so their
+// settings show only the names, as Vars: ["KEY", ...].
+func redacted(rep control.Report) control.Report {
+	s, err := storedSettings(rep)
+	if err != nil || len(s.Vars) == 0 {
+		return rep
+	}
+	s.Vars = cartridge.VarNames(s.Vars)
+	if b, err := json.Marshal(s); err == nil {
+		rep.Settings = b
+	}
+	return rep
+}
+
 // printStatus fits the gear on one screen: a summary line, then its
 // processes.
 func printStatus(w io.Writer, rep control.Report) {
@@ -111,6 +125,9 @@ func printStatus(w io.Writer, rep control.Report) {
 		line = append(line, fmt.Sprintf("restarts %d", rep.Restarts), "listen "+rep.Listen, fmt.Sprintf("supervisor %d", rep.SupervisorPID))
 	}
 	fmt.Fprintln(w, strings.Join(line, "  "))
+	if rep.Interpreter != "" {
+		fmt.Fprintln(w, "  interpreter: "+rep.Interpreter)
+	}
 	if rep.Detail != "" {
 		fmt.Fprintln(w, "  "+rep.Detail)
 	}
