@@ -87,6 +87,8 @@ type apacheConfData struct {
 	Processes, Threads                 int
 	Home, PythonPath, PythonHome       string
 	Script, Callable                   string
+	// Static is the section serving --static (apacheStaticSection).
+	Static string
 }
 
 func buildApache(c Config, s *control.Spec) error {
@@ -101,8 +103,14 @@ func buildApache(c Config, s *control.Spec) error {
 	// One server root per port: during a restart that moves the gear to
 	// another port (to hand haproxy's traffic over), two Apaches run side
 	// by side, and each refuses to start on the other's PidFile.
+	// mod_wsgi runs the application in the Python it is built for, with
+	// python-home naming the virtualenv (or installation) to use.
+	py, err := embedFor(c, "mod_wsgi", embeddedVersion(filepath.Join(modDir, "mod_wsgi.so")))
+	if err != nil {
+		return err
+	}
 	root := filepath.Join(c.Dir, "apache-"+strconv.Itoa(c.Port))
-	for _, p := range []string{root, c.Chdir, c.App.File, c.Venv} {
+	for _, p := range []string{root, c.Chdir, c.App.File, py.home} {
 		if _, err := apacheQuote(p); err != nil {
 			return err
 		}
@@ -129,7 +137,7 @@ func buildApache(c Config, s *control.Spec) error {
 		Threads:      threads,
 		Home:         c.Chdir,
 		PythonPath:   c.Chdir,
-		PythonHome:   c.Venv,
+		PythonHome:   py.home,
 		Script:       c.App.File,
 	}
 	if dir := fileAppDir(c); dir != "" {
@@ -137,6 +145,9 @@ func buildApache(c Config, s *control.Spec) error {
 	}
 	if c.App.File != "" && appCallable(c.App) != "application" {
 		d.Callable = appCallable(c.App)
+	}
+	if d.Static, err = apacheStaticSection(c, modDir); err != nil {
+		return err
 	}
 	// mod_wsgi runs script files only; a module:callable goes through the
 	// shim, which is a script exposing "application".
@@ -155,6 +166,13 @@ func buildApache(c Config, s *control.Spec) error {
 		if err := acct.prepare(c, root); err != nil {
 			return err
 		}
+		// prepare checks the virtualenv; an installation's prefix as the
+		// home must be readable too, or every request fails on import.
+		if py.home != c.Venv {
+			if err := acct.check(py.home, 5); err != nil {
+				return fmt.Errorf("%w; choose an interpreter %s can read", err, acct.user)
+			}
+		}
 		// Not Files, which are private to root: the account reads it.
 		s.SharedFiles, s.SharedGroup = shim, acct.gids[0]
 	} else {
@@ -169,6 +187,7 @@ func buildApache(c Config, s *control.Spec) error {
 	}
 	s.Files[filepath.Join(root, "httpd.conf")] = conf.String()
 	s.Path = exe
+	s.Interpreter = py.interpreter
 	// -DFOREGROUND: the spawned PID is the Apache parent for its whole
 	// life, no daemonizing fork.
 	s.Args = []string{exe, "-f", filepath.Join(root, "httpd.conf"), "-DFOREGROUND"}

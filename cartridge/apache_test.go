@@ -1,14 +1,19 @@
 package cartridge
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gearctl/gearctl/internal/testenv"
 )
 
 func TestApache(t *testing.T) { testServer(t, "apache") }
+
+var errNoApache = errors.New("not installed (Debian: apt-get install apache2 libapache2-mod-wsgi-py3)")
 
 // The generated configuration passes Apache's own check with spaces in
 // every path, and, as root, names the unprivileged account.
@@ -16,7 +21,7 @@ func TestApacheConfig(t *testing.T) {
 	t.Parallel()
 	c := testConfig(t, "apache")
 	if !Installed("apache", c) {
-		t.Skip("apache2 with mod_wsgi is not installed")
+		testenv.Need(t, "apache2 with mod_wsgi", errNoApache)
 	}
 	spaced := filepath.Join(c.Chdir, "my app")
 	if err := os.Mkdir(spaced, 0o755); err != nil {
@@ -65,11 +70,11 @@ func TestApacheConfig(t *testing.T) {
 func TestApacheUnreadableApp(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
-		t.Skip("only root switches Apache to another account")
+		testenv.Need(t, "root", errors.New("only root switches Apache to another account"))
 	}
 	c := testConfig(t, "apache")
 	if !Installed("apache", c) {
-		t.Skip("apache2 with mod_wsgi is not installed")
+		testenv.Need(t, "apache2 with mod_wsgi", errNoApache)
 	}
 	private := filepath.Join(c.Chdir, "private")
 	if err := os.Mkdir(private, 0o700); err != nil {
@@ -80,5 +85,31 @@ func TestApacheUnreadableApp(t *testing.T) {
 	_, err := c.Spec()
 	if err == nil || !strings.Contains(err.Error(), "nobody") || !strings.Contains(err.Error(), private) {
 		t.Errorf("err = %v, want one naming nobody and %s", err, private)
+	}
+}
+
+// mod_wsgi embeds the system's Python: a virtualenv of that version is its
+// python-home, one of another version is refused.
+func TestApacheVirtualenv(t *testing.T) {
+	c := testConfig(t, "apache")
+	if !Installed("apache", c) {
+		testenv.Need(t, "apache2 with mod_wsgi", errNoApache)
+	}
+	c.Python, c.Venv = realVenv(t, false)
+	spec, err := c.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := spec.Files[filepath.Join(c.Dir, "apache-0", "httpd.conf")]
+	if !strings.Contains(conf, ` python-home="`+c.Venv+`" `) {
+		t.Errorf("no python-home for %s in\n%s", c.Venv, conf)
+	}
+	if !strings.HasPrefix(spec.Interpreter, "embedded Python 3.") || !strings.HasSuffix(spec.Interpreter, "(mod_wsgi, home "+c.Venv+")") {
+		t.Errorf("Interpreter %q", spec.Interpreter)
+	}
+	c.Python = fakePython(t, "3.99.1", "/opt/py", true)
+	c.Venv = fakeVenvOf(t, "3.99.1", c.Python)
+	if _, err := c.Spec(); !isInputError(err, "--python") || !strings.Contains(err.Error(), "mod_wsgi embeds Python") {
+		t.Errorf("a Python 3.99 virtualenv: %v; want an InputError naming both versions", err)
 	}
 }

@@ -121,9 +121,15 @@ func (in Settings) Build() (Build, error) {
 	}, nil
 }
 
-// Run builds: empties the virtualenv when Clean, creates it with python3
-// from PATH when it has no interpreter, then installs what the application declares (see
-// install). A failed step is a *StepError with its last lines of output.
+// Run builds: empties the virtualenv when Clean, creates it when it has no
+// interpreter, then installs what the application declares (see install).
+// A failed step is a *StepError with its last lines of output.
+//
+// The virtualenv is made from the default interpreter with
+// --system-site-packages, as OpenShift's python cartridge made its virtenv:
+// the distribution's gunicorn, Django or psycopg stay importable, and the
+// servers that embed Python (uWSGI's plugin, mod_wsgi) embed that same
+// version.
 func (b Build) Run(ctx context.Context) error {
 	python := filepath.Join(b.Venv, "bin", "python")
 	if b.Clean {
@@ -133,8 +139,12 @@ func (b Build) Run(ctx context.Context) error {
 		}
 	}
 	if !isFile(python) {
-		b.log("creating the virtualenv %s with python3", b.Venv)
-		if err := b.step("python3 -m venv", "python3", "-m", "venv", b.Venv).run(ctx); err != nil {
+		base, err := defaultPython()
+		if err != nil {
+			return &StepError{Step: "venv", Err: err, Code: 2}
+		}
+		b.log("creating the virtualenv %s with %s --system-site-packages", b.Venv, base)
+		if err := b.step(base+" -m venv", base, "-m", "venv", "--system-site-packages", b.Venv).run(ctx); err != nil {
 			return err
 		}
 	} else {

@@ -44,7 +44,8 @@ type Config struct {
 	ReadyStatus control.StatusRange
 }
 
-// App is the WSGI entry point. Exactly one of File and Module is set.
+// App is the WSGI entry point, or the program that serves (Program).
+// Exactly one of File and Module is set.
 type App struct {
 	// File is the absolute path of a Python source file (wsgi.py, or the
 	// OpenShift-style wsgi/application without an extension).
@@ -53,4 +54,15 @@ type App struct {
 	Module string
 	// Callable is the WSGI callable's name in it ("application" by default).
 	Callable string
+	// Program: File is not imported but run, `PYTHON -u app.py`, as the
+	// OpenShift cartridge ran an app.py that starts its own server.
+	Program bool
+	// Why says in one sentence how the entry was chosen, for the user.
+	Why string
+	// Env are KEY=VALUE defaults the application needs, set for the server
+	// where the environment does not set KEY (DJANGO_SETTINGS_MODULE from
+	// manage.py); PythonPath is a directory put first on PYTHONPATH (a
+	// Django project below Chdir). See environ.
+	Env        []string
+	PythonPath string
 }

@@ -11,7 +11,7 @@ import (
 
 func TestParseReadyStatus(t *testing.T) {
 	for in, want := range map[string]control.StatusRange{
-		"": control.DefaultReady, "200-499": {200, 499}, "200-399": {200, 399}, "204": {204, 204}, "100-599": {100, 599},
+		"": control.DefaultReady, "200-499": {Lo: 200, Hi: 499}, "200-399": {Lo: 200, Hi: 399}, "204": {Lo: 204, Hi: 204}, "100-599": {Lo: 100, Hi: 599},
 	} {
 		got, err := ParseReadyStatus(in)
 		if err != nil || got != want {

@@ -15,7 +15,9 @@ func TestGunicorn(t *testing.T) { testServer(t, "gunicorn") }
 
 func TestGunicornArgv(t *testing.T) {
 	c := testConfig(t, "gunicorn")
-	c.Venv = fakeVenv(t, "gunicorn")
+	// Runs on the chosen interpreter: its gunicorn, not an executable's.
+	c.Python = fakePython(t, "3.11.2", "/srv/venv", true)
+	c.Venv = fakeVenvOf(t, "3.11.2", c.Python)
 	for _, tc := range []struct {
 		app  App
 		want string
@@ -37,6 +39,12 @@ func TestGunicornArgv(t *testing.T) {
 		_, hasShim := spec.Files[filepath.Join(c.Dir, "gearctl_wsgi.py")]
 		if hasShim != tc.shim || slices.Contains(spec.Args, "--pythonpath") != tc.shim {
 			t.Errorf("%+v: shim %v, --pythonpath %v; want %v", tc.app, hasShim, slices.Contains(spec.Args, "--pythonpath"), tc.shim)
+		}
+		if spec.Path != c.Python || !slices.Equal(spec.Args[:3], []string{c.Python, "-m", "gunicorn"}) {
+			t.Errorf("%+v: %s %q; want %s -m gunicorn", tc.app, spec.Path, spec.Args[:3], c.Python)
+		}
+		if want := c.Python + " (Python 3.11.2)"; spec.Interpreter != want {
+			t.Errorf("%+v: Interpreter %q, want %q", tc.app, spec.Interpreter, want)
 		}
 		argv := strings.Join(spec.Args, " ")
 		for _, want := range []string{"--bind fd://3", "--chdir " + c.Chdir, "--graceful-timeout 5", "--access-logfile -"} {

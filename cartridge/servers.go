@@ -36,12 +36,13 @@ var catalog = []server{
 	{"apache", apacheInstalled, buildApache},
 	{"wsgiref", wsgirefInstalled, buildWSGIRef},
 	{"command", func(c Config) bool { return c.Command != "" }, buildCommand},
+	{programServer, programInstalled, buildProgram},
 }
 
 // Names lists the catalog's server names, for usage and error messages;
 // --server also accepts "auto".
 func Names() []string {
-	return []string{"gunicorn", "uwsgi", "apache", "mod_wsgi-express", "wsgiref", "command"}
+	return []string{"gunicorn", "uwsgi", "apache", "mod_wsgi-express", "wsgiref", "command", programServer}
 }
 
 func lookup(name string) (server, bool) {
@@ -55,7 +56,8 @@ func lookup(name string) (server, bool) {
 
 // Installed says whether the named server can run for c: its executable is
 // in the virtualenv's bin or on PATH (Apache's also in /usr/sbin), plus what
-// it needs beside it (uWSGI's python3 plugin, Apache's mod_wsgi.so).
+// it needs beside it (uWSGI's python3 plugin, Apache's mod_wsgi.so);
+// gunicorn, run as `PYTHON -m gunicorn`, must be importable by c.Python.
 func Installed(name string, c Config) bool {
 	s, ok := lookup(name)
 	return ok && s.installed(c)
@@ -107,6 +109,7 @@ func (c Config) Spec() (control.Spec, error) {
 		Port:         c.Port,
 		ReadyPath:    readyPath,
 		ReadyStatus:  c.ReadyStatus,
+		App:          c.App.Why,
 		StartTimeout: c.StartTimeout,
 		StopTimeout:  c.StopTimeout,
 		Files:        map[string]string{},
@@ -177,15 +180,6 @@ func isExecutable(p string) bool {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// installedExe is the installed check of servers that need only their
-// executable.
-func installedExe(name string) func(Config) bool {
-	return func(c Config) bool {
-		_, err := lookExe(c, name)
-		return err == nil
-	}
 }
 
 // appCallable is the WSGI callable's name, "application" by default as in

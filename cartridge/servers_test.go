@@ -2,6 +2,7 @@ package cartridge
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/internal/testenv"
 )
 
 // The tests here run the real servers on a tiny application. Each server
@@ -95,7 +97,9 @@ func testConfig(t *testing.T, server string) Config {
 			t.Fatal(err)
 		}
 	}
-	py, err := exec.LookPath("python3")
+	// The interpreter gearctl runs by default, which the distribution's
+	// servers are built for.
+	py, err := defaultPython()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +329,7 @@ func tokenOf(body string) string {
 func testServer(t *testing.T, name string) {
 	t.Parallel()
 	if !Installed(name, testConfig(t, name)) {
-		t.Skipf("%s is not installed", name)
+		testenv.Need(t, name, errors.New("not installed (scripts/test installs every server)"))
 	}
 	t.Run("lifecycle", func(t *testing.T) {
 		t.Parallel()
@@ -440,15 +444,19 @@ func fakeVenv(t *testing.T, names ...string) string {
 func TestAutoAndInstalled(t *testing.T) {
 	c := testConfig(t, "auto")
 	c.Env = []string{"PATH=" + t.TempDir()} // nothing on PATH
-	c.Venv = fakeVenv(t, "uwsgi", "mod_wsgi-express")
-	// uwsgi from a virtualenv (pip's build, Python inside) comes first.
+	// A virtualenv that cannot import gunicorn: uwsgi in it (pip's build,
+	// Python inside) comes first.
+	c.Python, c.Venv = realVenv(t, false, "uwsgi", "mod_wsgi-express")
 	if got := Auto(c); got != "uwsgi" {
 		t.Errorf("Auto = %s, want uwsgi", got)
 	}
 	if Installed("gunicorn", c) {
-		t.Errorf("gunicorn installed with an empty PATH and no gunicorn in the virtualenv")
+		t.Errorf("gunicorn installed for a virtualenv that cannot import it")
 	}
-	c.Venv = fakeVenv(t, "gunicorn", "uwsgi")
+	c.Python, c.Venv = realVenv(t, true, "uwsgi")
+	if !Installed("gunicorn", c) {
+		testenv.Need(t, "gunicorn for "+systemPython, errors.New("not importable (Debian: apt-get install gunicorn)"))
+	}
 	if got := Auto(c); got != "gunicorn" {
 		t.Errorf("Auto = %s, want gunicorn", got)
 	}
@@ -456,8 +464,8 @@ func TestAutoAndInstalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Name != "gunicorn" || spec.Path != filepath.Join(c.Venv, "bin", "gunicorn") {
-		t.Errorf("auto Spec: %s at %s, want the virtualenv's gunicorn", spec.Name, spec.Path)
+	if spec.Name != "gunicorn" || spec.Path != c.Python || !slices.Equal(spec.Args[:3], []string{c.Python, "-m", "gunicorn"}) {
+		t.Errorf("auto Spec: %s at %s %q, want gunicorn run by the virtualenv's python", spec.Name, spec.Path, spec.Args[:3])
 	}
 	if !Installed("wsgiref", c) {
 		t.Errorf("wsgiref not installed with --python %s", c.Python)

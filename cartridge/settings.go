@@ -81,8 +81,7 @@ func (in Settings) Resolve() (Config, error) {
 	if c.Server, err = in.server(); err != nil {
 		return c, err
 	}
-	c.App, err = FindApp(c.Chdir, in.App)
-	if err != nil && !(c.Server == "command" && !strings.Contains(in.Command, "{app}")) {
+	if c.App, c.Server, err = findEntry(c, in.App, in.Command); err != nil {
 		return c, err
 	}
 	if c.ReadyStatus, err = ParseReadyStatus(in.ReadyStatus); err != nil {
@@ -95,11 +94,11 @@ func (in Settings) Resolve() (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	c.Env = serverEnv(append(append([]string(nil), in.Env...), vars...), c.Venv)
+	c.Env = c.App.environ(serverEnv(append(append([]string(nil), in.Env...), vars...), c.Venv))
 	if c.Server == "auto" {
 		c.Server = Auto(c)
 	} else if !Installed(c.Server, c) {
-		return c, &InputError{Flag: "--server", Value: c.Server, Msg: "not installed here", Accepted: strings.Join(installedNames(c), ", ")}
+		return c, notInstalled(c)
 	}
 	return c, nil
 }

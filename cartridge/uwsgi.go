@@ -20,11 +20,12 @@ func uwsgiInstalled(c Config) bool {
 
 // uwsgiPython says how exe gets Python: distribution packages build uWSGI
 // as a core plus plugins (python3_plugin.so in a plugin directory, loaded
-// with --plugin python3); pip builds it with Python inside, so one in the
-// virtualenv needs no plugin. ok is false when neither holds.
-func uwsgiPython(c Config, exe string) (args []string, ok bool) {
+// with --plugin python3; plugin is its path); pip builds it with Python
+// inside, so one in the virtualenv needs no plugin (plugin ""). ok is false
+// when neither holds.
+func uwsgiPython(c Config, exe string) (plugin string, ok bool) {
 	if c.Venv != "" && filepath.Dir(exe) == filepath.Join(c.Venv, "bin") {
-		return nil, true
+		return "", true
 	}
 	prefix := filepath.Dir(filepath.Dir(exe))
 	for _, dir := range []string{
@@ -35,11 +36,25 @@ func uwsgiPython(c Config, exe string) (args []string, ok bool) {
 		"/usr/lib/uwsgi",
 		"/usr/lib64/uwsgi",
 	} {
-		if fileExists(filepath.Join(dir, "python3_plugin.so")) {
-			return []string{"--plugin", "python3"}, true
+		if p := filepath.Join(dir, "python3_plugin.so"); fileExists(p) {
+			return p, true
 		}
 	}
-	return nil, false
+	return "", false
+}
+
+// uwsgiEmbedding is the Python exe runs the application on: the plugin's,
+// or, for pip's build, the one it was built with, which is the
+// virtualenv's.
+func uwsgiEmbedding(c Config, exe, plugin string) (embedding, error) {
+	if plugin != "" {
+		return embedFor(c, "uWSGI's python3 plugin", embeddedVersion(plugin))
+	}
+	version := embeddedVersion(exe)
+	if version == "" {
+		version = minor(venvVersion(c.Venv))
+	}
+	return embedFor(c, "uWSGI built into "+exe, version)
 }
 
 func buildUWSGI(c Config, s *control.Spec) error {
@@ -51,10 +66,18 @@ func buildUWSGI(c Config, s *control.Spec) error {
 	if !ok {
 		return fmt.Errorf("%w: no python3 plugin for %s (Debian: apt-get install uwsgi-plugin-python3)", ErrNotInstalled, exe)
 	}
+	py, err := uwsgiEmbedding(c, exe, plugin)
+	if err != nil {
+		return err
+	}
 	workers, threads := workersThreads(c)
 	stop := seconds(c.StopTimeout)
 	s.Path = exe
-	s.Args = append([]string{exe}, plugin...)
+	s.Interpreter = py.interpreter
+	s.Args = []string{exe}
+	if plugin != "" {
+		s.Args = append(s.Args, "--plugin", "python3")
+	}
 	s.Args = append(s.Args,
 		"--master",
 		"--http-socket", "fd://3",
@@ -71,7 +94,9 @@ func buildUWSGI(c Config, s *control.Spec) error {
 		"--enable-threads",
 		"--chdir", c.Chdir,
 	)
-	if c.App.Module != "" {
+	if len(c.Static) > 0 {
+		s.Args = append(s.Args, uwsgiStaticArgs(c, s)...)
+	} else if c.App.Module != "" {
 		// Found through --chdir: uWSGI imports from its working directory.
 		s.Args = append(s.Args, "--module", c.App.Module+":"+appCallable(c.App))
 	} else {
@@ -82,8 +107,11 @@ func buildUWSGI(c Config, s *control.Spec) error {
 			s.Args = append(s.Args, "--pythonpath", d)
 		}
 	}
-	if c.Venv != "" {
-		s.Args = append(s.Args, "--virtualenv", c.Venv)
+	if py.home != "" {
+		// PYTHONHOME of the embedded interpreter (alias --virtualenv):
+		// a virtualenv's pyvenv.cfg then brings its site-packages, and
+		// the system's too when it was made with --system-site-packages.
+		s.Args = append(s.Args, "--home", py.home)
 	}
 	s.Args = append(s.Args,
 		// Plain TERM makes the uWSGI master do a brutal reload: it kills

@@ -2,7 +2,6 @@ package cartridge
 
 import (
 	_ "embed"
-	"fmt"
 	"path/filepath"
 	"strconv"
 
@@ -15,25 +14,14 @@ import (
 //go:embed wsgiref_runner.py
 var wsgirefRunner string
 
+// wsgirefInstalled: the runner needs only an interpreter that runs.
 func wsgirefInstalled(c Config) bool {
-	_, err := python(c)
+	_, err := probe(c)
 	return err == nil
 }
 
-// python is the interpreter to run: --python, else python3 from the
-// virtualenv or PATH.
-func python(c Config) (string, error) {
-	if c.Python != "" {
-		if !isExecutable(c.Python) {
-			return "", fmt.Errorf("--python %s: %w (not an executable file)", c.Python, ErrNotInstalled)
-		}
-		return c.Python, nil
-	}
-	return lookExe(c, "python3")
-}
-
 func buildWSGIRef(c Config, s *control.Spec) error {
-	py, err := python(c)
+	in, err := probe(c)
 	if err != nil {
 		return err
 	}
@@ -48,8 +36,9 @@ func buildWSGIRef(c Config, s *control.Spec) error {
 	}
 	app := target + ":" + appCallable(c.App)
 	workers, threads := workersThreads(c)
-	s.Path = py
-	s.Args = []string{py, runner,
+	s.Path = c.Python
+	s.Interpreter = interpreterOf(c, in)
+	s.Args = []string{c.Python, runner,
 		"--fd", "3",
 		"--probe-fd", "4",
 		"--app", app,
@@ -57,6 +46,7 @@ func buildWSGIRef(c Config, s *control.Spec) error {
 		"--workers", strconv.Itoa(workers),
 		"--threads", strconv.Itoa(threads),
 	}
+	s.Args = append(s.Args, wsgirefStaticArgs(c)...)
 	s.TakesFD, s.ProbeFD = true, true
 	s.Signals = termHup
 	return nil

@@ -4,7 +4,7 @@ gearctl's fallback server (--server wsgiref), written next to the gear's
 state by gearctl and run with the gear's Python:
 
     python3 wsgiref_runner.py --app APP [--fd 3 [--probe-fd 4] | --host H --port P]
-            [--chdir DIR] [--workers N] [--threads N]
+            [--chdir DIR] [--workers N] [--threads N] [--static URL=DIR ...]
 
 APP is a file (wsgi.py, or wsgi/application without an extension), FILE:callable
 or module:callable; the callable defaults to "application".
@@ -25,12 +25,16 @@ import traceback
 from wsgiref import simple_server
 
 # --- gearctl loader: begin ---
-# The loader below is also copied by gearctl into the shim module other
-# servers import when an application cannot be named module:callable.
+# The loader below, and the static file wrapper, are also copied by gearctl
+# into the shim module other servers import when an application cannot be
+# named module:callable or gearctl serves its --static directories.
+import email.utils
 import importlib
 import importlib.machinery
 import importlib.util
+import mimetypes
 import os
+import stat
 import sys
 
 
@@ -80,6 +84,144 @@ def _callable(module, callable_name, where):
     if not callable(obj):
         raise TypeError("%s: %r is not callable" % (where, callable_name))
     return obj
+
+
+def static(app, mounts):
+    """Wrap app so that each (url, directory) of mounts serves the files
+    below the directory at that URL prefix (gearctl --static URL=DIR).
+
+    Every request under a prefix is answered here, never by app: a file
+    that is not served is 404, a method other than GET or HEAD 405. No path
+    leads out of the directory: PATH_INFO arrives decoded, so dot segments,
+    backslashes and NULs are refused as such, and the file's real path
+    (symlinks resolved) must lie below the directory's real path.
+    """
+    # The system's type files are read now rather than by the first
+    # requests' threads; a later init() would drop types the app added.
+    if not mimetypes.inited:
+        mimetypes.init()
+    # Longest prefix first, so /static/admin wins over /static.
+    roots = sorted(((url.encode(), os.path.realpath(os.fsencode(directory)))
+                    for url, directory in mounts), key=lambda m: -len(m[0]))
+
+    def serve(environ, start_response):
+        path = environ.get("PATH_INFO", "").encode("latin-1")
+        # The path as sent, where the server gives it (not wsgiref: the
+        # runner adds it).
+        raw_path = (environ.get("REQUEST_URI") or environ.get("RAW_URI") or "").split("?", 1)[0]
+        raw = raw_path.lower().encode("latin-1", "replace")
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        for url, root in roots:
+            if path == url or path.startswith(url + b"/"):
+                return _serve_file(environ, start_response, root, path[len(url):], raw_path)
+            # uWSGI removes dot segments from PATH_INFO, as Apache does
+            # before it maps a URL: a request sent under url that no
+            # longer is climbed out of it.
+            if raw.startswith(url.lower() + b"/") or raw.startswith(url.lower() + b"%2f"):
+                return _refuse(start_response, "404 Not Found", [], head)
+        return app(environ, start_response)
+    return serve
+
+
+def _serve_file(environ, start_response, root, rest, raw_path):
+    method = environ.get("REQUEST_METHOD", "GET")
+    head = method == "HEAD"
+    if method not in ("GET", "HEAD"):
+        return _refuse(start_response, "405 Method Not Allowed", [("Allow", "GET, HEAD")], head)
+    f = _open_below(root, rest, raw_path)
+    if f is None:
+        return _refuse(start_response, "404 Not Found", [], head)
+    try:
+        st = os.fstat(f.fileno())
+        etag = '"%x-%x"' % (st.st_size, st.st_mtime_ns // 1000)
+        headers = [
+            ("Last-Modified", email.utils.formatdate(int(st.st_mtime), usegmt=True)),
+            ("ETag", etag),
+        ]
+        if _not_modified(environ, etag, int(st.st_mtime)):
+            f.close()
+            start_response("304 Not Modified", headers)
+            return []
+        kind, encoding = mimetypes.guess_type(os.fsdecode(rest), strict=False)
+        if encoding:  # a .gz or .br file is served as such, not decoded by the client
+            kind = None
+        headers += [("Content-Type", kind or "application/octet-stream"),
+                    ("Content-Length", str(st.st_size))]
+        start_response("200 OK", headers)
+    except BaseException:
+        f.close()
+        raise
+    if head:
+        f.close()
+        return []
+    wrapper = environ.get("wsgi.file_wrapper")
+    if wrapper is not None:
+        return wrapper(f, 1 << 16)
+    return _chunks(f)
+
+
+def _open_below(root, rest, raw_path):
+    """The regular file rest names below root, open for reading, or None."""
+    # Encoded slashes, backslashes and NULs in the path as sent (where the
+    # server gives it): refused as Apache refuses them, whatever they
+    # decoded to.
+    lowered = raw_path.lower()
+    if "%2f" in lowered or "%5c" in lowered or "%00" in lowered:
+        return None
+    if b"\\" in rest or b"\0" in rest:
+        return None
+    parts = [p for p in rest.split(b"/") if p]
+    if not parts or any(p in (b".", b"..") for p in parts):
+        return None
+    real = os.path.realpath(os.path.join(root, *parts))
+    if not real.startswith(root + b"/"):
+        return None
+    try:
+        # The real path, not the requested one: a symlink swapped in after
+        # the check cannot lead out.
+        f = open(real, "rb")
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        return None
+    return f
+
+
+def _not_modified(environ, etag, mtime):
+    """Whether the client's copy is current: If-None-Match when sent (it
+    wins over If-Modified-Since), else If-Modified-Since."""
+    match = environ.get("HTTP_IF_NONE_MATCH")
+    if match is not None:
+        # Weak comparison, as RFC 9110 prescribes for If-None-Match.
+        tags = [t.strip() for t in match.split(",")]
+        return "*" in tags or etag in (t[2:] if t.startswith("W/") else t for t in tags)
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since is None:
+        return False
+    try:
+        when = email.utils.parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    if when is None or when.tzinfo is None:
+        return False
+    return mtime <= when.timestamp()
+
+
+def _refuse(start_response, status, headers, head):
+    body = (status[4:] + "\n").encode()
+    start_response(status, headers + [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    # Not every server drops the body of an answer to HEAD (wsgiref does not).
+    return [] if head else [body]
+
+
+def _chunks(f):
+    with f:
+        while True:
+            block = f.read(1 << 16)
+            if not block:
+                return
+            yield block
 # --- gearctl loader: end ---
 
 
@@ -98,7 +240,13 @@ def load(app, chdir):
 
 class Handler(simple_server.WSGIRequestHandler):
     """One access line per request on stderr, flushed at once so a
-    supervisor reading a pipe sees it."""
+    supervisor reading a pipe sees it. REQUEST_URI is the path as sent,
+    as uWSGI and mod_wsgi give it: the static wrapper looks at it."""
+
+    def get_environ(self):
+        env = super().get_environ()
+        env["REQUEST_URI"] = self.path
+        return env
 
     def log_message(self, format, *args):
         sys.stderr.write("%s - - [%s] %s\n" % (
@@ -171,6 +319,8 @@ def main():
     parser.add_argument("--chdir", default=".")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--static", action="append", default=[], metavar="URL=DIR",
+                        help="serve the files below DIR at URL")
     args = parser.parse_args()
 
     # Before chdir: a relative program path must still work for the re-exec.
@@ -183,6 +333,8 @@ def main():
 
     try:
         app = load(args.app, chdir)
+        if args.static:
+            app = static(app, [m.split("=", 1) for m in args.static])
     except BaseException:  # SystemExit at import too: the app did not load
         traceback.print_exc()
         sys.stderr.write("wsgiref_runner: cannot load %s\n" % args.app)

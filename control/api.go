@@ -199,7 +199,8 @@ type apiError struct {
 }
 
 // reply writes v as JSON; an error value becomes an apiError with 409 for
-// a request the state does not allow and 500 for one that failed.
+// a request the state does not allow, 501 for a reload the server does not
+// have and 500 for one that failed.
 func reply(w http.ResponseWriter, code int, v any) {
 	if err, ok := v.(error); ok {
 		body := apiError{Error: err.Error()}
@@ -210,6 +211,8 @@ func reply(w http.ResponseWriter, code int, v any) {
 			code, body.State = http.StatusConflict, se.State
 		case errors.As(err, &fe):
 			code, body.LastLines = http.StatusInternalServerError, fe.LastLines
+		case errors.Is(err, ErrNoReload):
+			code = http.StatusNotImplemented
 		case code < 400:
 			code = http.StatusInternalServerError
 		}

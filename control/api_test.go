@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gearctl/gearctl/internal/testenv"
 )
 
 // apiGear starts a supervised child with its control socket in a fresh
@@ -82,7 +84,7 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 // out, and when the mode is opened up the peer's uid still does.
 func TestAPIRefusesOtherUsers(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root to run a client as nobody")
+		testenv.Need(t, "root", errors.New("running a client as nobody needs root"))
 	}
 	_, sock := apiGear(t)
 	// A copy of this binary that nobody may run.

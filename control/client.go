@@ -41,6 +41,14 @@ type RequestError struct {
 
 func (e *RequestError) Error() string { return e.Msg }
 
+// Unwrap gives the sentinel a status stands for: 501 is ErrNoReload.
+func (e *RequestError) Unwrap() error {
+	if e.Code == http.StatusNotImplemented {
+		return ErrNoReload
+	}
+	return nil
+}
+
 // Status returns the gear's report.
 func (c *Client) Status(ctx context.Context) (Report, error) {
 	var r Report

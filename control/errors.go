@@ -9,6 +9,10 @@ import (
 // ErrStopped is returned by requests made after the supervisor stopped.
 var ErrStopped = errors.New("supervisor stopped")
 
+// ErrNoReload: the server has no graceful reload (Signals.Reload is 0); a
+// restart replaces it instead.
+var ErrNoReload = errors.New("no graceful reload")
+
 // FailError says why an instance could not be made ready, with the last
 // lines the server wrote.
 type FailError struct {

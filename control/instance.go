@@ -155,6 +155,51 @@ func (in *instance) signal(sig syscall.Signal) error {
 	return err
 }
 
+// stopSignal sends the spec's stop signal: to the master, or, for a
+// Group spec, to its process group (only while the leader is unreaped, so
+// the group id is still its own).
+func (in *instance) stopSignal() error {
+	sig := in.spec.Signals.Stop
+	if !in.spec.Signals.Group {
+		return in.signal(sig)
+	}
+	var err error
+	switch {
+	case in.adopted == nil:
+		err = in.reaper.signalGroup(in.pid, sig)
+	case !in.exited():
+		err = unix.Kill(-in.pid, sig)
+	}
+	if errors.Is(err, os.ErrProcessDone) || err == unix.ESRCH {
+		return nil
+	}
+	return err
+}
+
+// emptied is closed once the master has exited and no process of the
+// instance is left, or never if quit closes first.
+func (in *instance) emptied(quit <-chan struct{}) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		select {
+		case <-in.done:
+		case <-quit:
+			return
+		}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for len(in.processes()) > 0 {
+			select {
+			case <-tick.C:
+			case <-quit:
+				return
+			}
+		}
+		close(ch)
+	}()
+	return ch
+}
+
 // processes lists the master and everything below it or in its group.
 func (in *instance) processes() []int {
 	var pids []int

@@ -19,7 +19,7 @@ func (s *Supervisor) serve(req request) error {
 	case req.op == "signal":
 		req.reply <- s.cur.signal(req.sig)
 	case req.op == "reload" && s.spec.Signals.Reload == 0:
-		req.reply <- fmt.Errorf("cannot reload: %s has no graceful reload; use restart", s.spec.Name)
+		req.reply <- fmt.Errorf("cannot reload: %s has %w; use restart", s.spec.Name, ErrNoReload)
 	case req.op == "reload":
 		s.reload(req.reply)
 	}

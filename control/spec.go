@@ -54,6 +54,9 @@ type Spec struct {
 	// Interpreter names what runs the application ("/srv/venv/bin/python
 	// (Python 3.11.2)"), for status: a server's own binary may hide it.
 	Interpreter string `json:",omitempty"`
+	// App says what application runs and why it was chosen ("app.py:
+	// importing its \"app\" callable"), for status and start's first line.
+	App string `json:",omitempty"`
 
 	// Settings are the user's settings this spec was resolved from, opaque
 	// here: status returns them, so that a restart can change only what it
@@ -78,7 +81,7 @@ type StatusRange struct {
 
 // DefaultReady: any answer of the application that is not a server error
 // means it imported and runs.
-var DefaultReady = StatusRange{200, 499}
+var DefaultReady = StatusRange{Lo: 200, Hi: 499}
 
 // Has says whether code is in r (in DefaultReady when r is zero).
 func (r StatusRange) Has(code int) bool {
@@ -108,6 +111,12 @@ type Signals struct {
 	// the master waits out its whole timeout for that worker; the
 	// supervisor sends Worker again to the old workers until they are gone.
 	Worker syscall.Signal
+	// Group: Stop goes to the whole process group, and a stop waits for
+	// every process of the group, not only the master, to exit. For a
+	// program whose top process is a shell that may not exec the server
+	// (app.py → bash app.sh → gunicorn): TERM ends the shell at once, and
+	// the server must hear it too to finish its requests.
+	Group bool
 }
 
 // validate refuses a spec that cannot be run, before anything is stopped.

@@ -40,8 +40,9 @@ type Status struct {
 	Listen        string    `json:"listen"`
 	// ReadyCode is the HTTP status of the probe that found the server ready.
 	ReadyCode int `json:"ready_status,omitempty"`
-	// Interpreter is the current spec's (see Spec.Interpreter).
+	// Interpreter and App are the current spec's (see Spec).
 	Interpreter string `json:"interpreter,omitempty"`
+	App         string `json:"app,omitempty"`
 	// Detail says why the gear is in a failed or backoff state.
 	Detail string `json:"detail,omitempty"`
 	// Handover says how the last restart passed the traffic on.

@@ -18,13 +18,19 @@ func (s *Supervisor) stopInstance(in *instance) {
 	// Every worker, including those the master forks after the signal.
 	stopNudge := nudge(in.pid, func() []int { return children(in.pid) }, in.spec.Signals.Worker)
 	defer stopNudge()
-	if err := in.signal(in.spec.Signals.Stop); err != nil {
+	if err := in.stopSignal(); err != nil {
 		s.log.Warn(fmt.Sprintf("signal %s pid %d: %v", in.spec.Name, in.pid, err))
 	}
 	timer := time.NewTimer(in.spec.StopTimeout)
 	defer timer.Stop()
+	var gone <-chan struct{} = in.done
+	if in.spec.Signals.Group {
+		quit := make(chan struct{})
+		defer close(quit)
+		gone = in.emptied(quit)
+	}
 	select {
-	case <-in.done:
+	case <-gone:
 	case <-timer.C:
 		s.log.Warn(fmt.Sprintf("%s pid %d did not stop within %s; killing it", in.spec.Name, in.pid, in.spec.StopTimeout))
 	case <-s.force:

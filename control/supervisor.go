@@ -147,6 +147,7 @@ func New(spec Spec, opt Options) *Supervisor {
 			Listen:        addr(spec.Host, spec.Port),
 			Settings:      spec.Settings,
 			Interpreter:   spec.Interpreter,
+			App:           spec.App,
 		},
 	}
 }
@@ -276,7 +277,7 @@ func (s *Supervisor) setState(st State, detail string) {
 	s.status.Server = s.spec.Name
 	s.status.Listen = addr(s.spec.Host, s.spec.Port)
 	s.status.Settings = s.spec.Settings
-	s.status.Interpreter = s.spec.Interpreter
+	s.status.Interpreter, s.status.App = s.spec.Interpreter, s.spec.App
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}
 	if s.cur != nil && !s.cur.exited() {

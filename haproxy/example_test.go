@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/gearctl/gearctl/internal/testenv"
 )
 
 // exampleConfig is the configuration shipped for users.
@@ -14,9 +16,8 @@ const exampleConfig = "../examples/haproxy/haproxy.cfg"
 // registers through it and gets requests. Only its socket paths and ports
 // are changed, to a temp dir and free loopback ports.
 func TestExampleConfig(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skipf("skipping: needs %s: %v", haproxyBin, err)
-	}
+	_, err := os.Stat(haproxyBin)
+	testenv.Need(t, "haproxy (Debian: apt-get install haproxy)", err)
 	b, err := os.ReadFile(exampleConfig)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gearctl/gearctl/internal/testenv"
 )
 
 // haproxyBin is Debian 12's haproxy 2.6, the version the package's facts
@@ -82,9 +84,8 @@ backend classic
 // sockets and ports chosen for this test.
 func startHAProxyWith(t *testing.T, config func(h *testHAProxy) string) *testHAProxy {
 	t.Helper()
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skipf("skipping: these tests run a real haproxy 2.6 at %s (apt-get install haproxy): %v", haproxyBin, err)
-	}
+	_, err := os.Stat(haproxyBin)
+	testenv.Need(t, "haproxy 2.6 (Debian: apt-get install haproxy)", err)
 	dir := t.TempDir()
 	h := &testHAProxy{
 		t:        t,

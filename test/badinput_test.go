@@ -97,9 +97,7 @@ func TestPortInUse(t *testing.T) {
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := lookExe(s.exe); err != nil || s.serveOnly {
-				t.Skipf("%s not installed or not tested here", s.name)
-			}
+			s := s.need(t)
 			// Someone else's server, answering 200 to everything.
 			port := freePort(t)
 			l, err := net.Listen("tcp", addr(port))
@@ -112,8 +110,8 @@ func TestPortInUse(t *testing.T) {
 			go other.Serve(l)
 			t.Cleanup(func() { other.Close() })
 
-			argv := []string{gearctlBin, "--dir", tempDir(t), "run", "--port", strconv.Itoa(port),
-				"--server", s.name, "--start-timeout", "5s", "--stop-timeout", "5s"}
+			argv := append([]string{gearctlBin, "--dir", tempDir(t), "run", "--port", strconv.Itoa(port),
+				"--server", s.name, "--start-timeout", "5s", "--stop-timeout", "5s"}, s.args...)
 			// Port 0 for the gear: the port is the other program's.
 			g := startGear(t, appDir(t, nil), 0, nil, argv...)
 			// A gear that says ready here may restart its server in a loop

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,9 +175,8 @@ func TestControlDeploy(t *testing.T) {
 func TestControlSwapServer(t *testing.T) {
 	t.Parallel()
 	for _, exe := range []string{"gunicorn", "uwsgi"} {
-		if _, err := lookExe(exe); err != nil {
-			t.Skip(exe + " not installed")
-		}
+		_, err := lookExe(exe)
+		need(t, exe, err)
 	}
 	s := newSimGear(t, "gunicorn", nil)
 	s.ctl(nil, "start").want(t, 0)
@@ -316,12 +316,11 @@ func TestControlCartridgeExample(t *testing.T) {
 // arguments reach the server, SIGTERM stops everything.
 func TestRunDeployHookPID1(t *testing.T) {
 	t.Parallel()
-	if _, err := lookExe("gunicorn"); err != nil {
-		t.Skip("gunicorn not installed")
-	}
+	_, err := lookExe("gunicorn")
+	need(t, "gunicorn", err)
 	unshare := []string{"unshare", "--pid", "--fork", "--mount-proc"}
 	if out, err := exec.Command(unshare[0], append(unshare[1:], "true")...).CombinedOutput(); err != nil {
-		t.Skipf("unshare not permitted here: %v: %s", err, strings.TrimSpace(string(out)))
+		need(t, "a PID namespace (unshare --pid needs root)", fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out))))
 	}
 	app := appDir(t, nil)
 	// The hook leaves an orphan, which becomes gearctl's to reap.

@@ -259,8 +259,8 @@ func needVenv(t *testing.T) {
 		venvProbe.out, venvProbe.err = exec.Command("python3", "-m", "venv", dir).CombinedOutput()
 	})
 	if venvProbe.err != nil {
-		t.Skipf("python3 -m venv does not work here (Debian: apt-get install python3-venv): %v: %s",
-			venvProbe.err, bytes.TrimSpace(venvProbe.out))
+		need(t, "python3 -m venv (Debian: apt-get install python3-venv)",
+			fmt.Errorf("%w: %s", venvProbe.err, bytes.TrimSpace(venvProbe.out)))
 	}
 }
 

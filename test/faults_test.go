@@ -540,9 +540,7 @@ func TestFaultServerGone(t *testing.T) {
 	t.Parallel()
 	b := newBGGear(t, nil)
 	src, err := os.ReadFile("/usr/bin/gunicorn")
-	if err != nil {
-		t.Skip("gunicorn not installed as /usr/bin/gunicorn")
-	}
+	need(t, "gunicorn as /usr/bin/gunicorn (Debian: apt-get install gunicorn)", err)
 	prog := filepath.Join(b.app, "gunicorn-copy")
 	if err := os.WriteFile(prog, src, 0o755); err != nil {
 		t.Fatal(err)
@@ -727,12 +725,10 @@ func exchangeControl(t *testing.T, sock, request string) int {
 func nobodyCred(t *testing.T) *syscall.Credential {
 	t.Helper()
 	if os.Getuid() != 0 {
-		t.Skip("running a client as another user needs root")
+		need(t, "root", errors.New("running a client as another user needs root"))
 	}
 	u, err := user.Lookup("nobody")
-	if err != nil {
-		t.Skip("no user nobody")
-	}
+	need(t, "the user nobody", err)
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}

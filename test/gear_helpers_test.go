@@ -106,10 +106,11 @@ type gearStatus struct {
 		Signal string    `json:"signal"`
 		At     time.Time `json:"at"`
 	} `json:"last_exit"`
-	Listen    string `json:"listen"`
-	Detail    string `json:"detail"`
-	Handover  string `json:"handover"`
-	Processes []struct {
+	Listen      string `json:"listen"`
+	Interpreter string `json:"interpreter"`
+	Detail      string `json:"detail"`
+	Handover    string `json:"handover"`
+	Processes   []struct {
 		PID     int     `json:"pid"`
 		PPID    int     `json:"ppid"`
 		RSS     uint64  `json:"rss"`

@@ -20,16 +20,13 @@ import (
 // through the gear's directory (status, stop, logs, tidy), including a
 // supervisor that was killed, stale and broken files, and bad input.
 
-// needServer returns the server under test named name, or skips the test
-// when it is not installed.
+// needServer returns the server under test named name, or stops the test
+// when it is not installed (see server.need).
 func needServer(t *testing.T, name string) server {
 	t.Helper()
 	for _, s := range servers {
 		if s.name == name {
-			if _, err := lookExe(s.exe); err != nil {
-				t.Skipf("%s not installed", s.exe)
-			}
-			return s
+			return s.need(t)
 		}
 	}
 	t.Fatalf("no server %q under test", name)

@@ -20,12 +20,10 @@ import (
 // gunicorn.
 func TestHAProxyHandsOverApache(t *testing.T) {
 	t.Parallel()
-	if _, err := lookExe("haproxy"); err != nil {
-		t.Skip("haproxy is not installed")
-	}
-	if _, err := lookExe("apache2"); err != nil {
-		t.Skip("apache2 is not installed")
-	}
+	_, err := lookExe("haproxy")
+	need(t, "haproxy", err)
+	_, err = lookExe("apache2")
+	need(t, "apache2", err)
 	sock, front := startLoopbackHAProxy(t)
 	b := newBGGear(t, nil)
 	b.start("apache", "--haproxy", "unix:"+sock, "--haproxy-server", "a1")

@@ -69,9 +69,8 @@ var hpHelloRE = regexp.MustCompile(`^hello from pid (\d+) (g\d+)\n?$`)
 func TestHAProxyGearsAcrossHosts(t *testing.T) {
 	t.Parallel()
 	for _, exe := range []string{"haproxy", "gunicorn"} {
-		if _, err := lookExe(exe); err != nil {
-			t.Skipf("skipping: %v", err)
-		}
+		_, err := lookExe(exe)
+		need(t, exe, err)
 	}
 	lab := newHPLab(t)
 	sock := filepath.Join(tempDir(t), "admin.sock")
@@ -205,14 +204,12 @@ var hpLabs atomic.Int32
 func newHPLab(t *testing.T) *hpLab {
 	t.Helper()
 	ipBin, err := lookExe("ip")
-	if err != nil {
-		t.Skipf("skipping: needs ip(8) from iproute2: %v", err)
-	}
+	need(t, "ip(8) (Debian: apt-get install iproute2)", err)
 	l := &hpLab{t: t, ip: ipBin, prefix: fmt.Sprintf("gearctl-%d-%d", os.Getpid(), hpLabs.Add(1))}
 	l.hp = l.prefix + "-hp"
 	if out, err := exec.Command(ipBin, "netns", "add", l.hp).CombinedOutput(); err != nil {
-		t.Skipf("skipping: cannot create network namespaces here (ip netns add needs root with CAP_SYS_ADMIN): %v: %s",
-			err, strings.TrimSpace(string(out)))
+		need(t, "network namespaces (ip netns add needs root with CAP_SYS_ADMIN)",
+			fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out))))
 	}
 	l.deleteAtEnd(l.hp)
 	l.run("-n", l.hp, "link", "set", "lo", "up")

@@ -100,14 +100,19 @@ func tempDir(t *testing.T) string {
 }
 
 // appDir is a fresh copy of the example application (wsgi.py) plus files,
-// name -> content, readable by everyone. A copy keeps the repository free
-// of __pycache__ and lets a test change the code.
+// name (a path below the directory) -> content, readable by everyone. A
+// copy keeps the repository free of __pycache__ and lets a test change the
+// code.
 func appDir(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "wsgi.py"), helloSource)
 	for name, content := range files {
-		writeFile(t, filepath.Join(dir, name), content)
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, path, content)
 	}
 	return dir
 }

@@ -1,21 +1,7 @@
 package test
 
-import (
-	"os"
-	"testing"
-)
+import "github.com/gearctl/gearctl/internal/testenv"
 
-// need stops a test whose real component is missing (err, saying what and
-// how to install it): in CI (CI=true) it fails, since a skipped test there
-// would pass for a tested one; elsewhere it skips, and scripts/test lists
-// every skip with its reason.
-func need(t testing.TB, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and %s is missing: %v", what, err)
-	}
-	t.Skipf("skipped: %s is missing: %v", what, err)
-}
+// need stops a test whose real component is missing: it fails in CI and
+// skips elsewhere (see testenv).
+var need = testenv.Need

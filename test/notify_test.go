@@ -61,9 +61,8 @@ func notifySocket(t *testing.T) (path string, msgs *stream) {
 // application: nothing but gearctl may reach the socket.
 func TestNotify(t *testing.T) {
 	t.Parallel()
-	if _, err := lookExe("gunicorn"); err != nil {
-		t.Skip("gunicorn not installed")
-	}
+	_, err := lookExe("gunicorn")
+	need(t, "gunicorn", err)
 	t.Run("lifecycle", func(t *testing.T) {
 		t.Parallel()
 		path, msgs := notifySocket(t)

@@ -53,7 +53,7 @@ func TestPID1(t *testing.T) {
 	t.Parallel()
 	unshare := []string{"unshare", "--pid", "--fork", "--mount-proc"}
 	if out, err := exec.Command(unshare[0], append(unshare[1:], "true")...).CombinedOutput(); err != nil {
-		t.Skipf("unshare not permitted here: %v: %s", err, strings.TrimSpace(string(out)))
+		need(t, "a PID namespace (unshare --pid needs root)", fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out))))
 	}
 	app := appDir(t, map[string]string{"orphans.py": orphanServer})
 	port := freePort(t)

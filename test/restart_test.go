@@ -216,9 +216,7 @@ func TestSocketActivation(t *testing.T) {
 	t.Parallel()
 	s := needServer(t, "gunicorn")
 	activate, err := lookExe("systemd-socket-activate")
-	if err != nil {
-		t.Skip(err)
-	}
+	need(t, "systemd-socket-activate (Debian: apt-get install systemd)", err)
 	port := freePort(t)
 	g := startGear(t, appDir(t, nil), port, nil, activate, "-l", addr(port),
 		gearctlBin, "--dir", tempDir(t), "run", "--server", "gunicorn", "--port", strconv.Itoa(port))

@@ -15,16 +15,29 @@ type server struct {
 	name string
 	// exe must be installed for the server to be tested.
 	exe string
-	// skip is the message when exe is missing.
-	skip string
+	// venv, instead of exe, finds the virtualenv a pip-only server is
+	// installed in, or stops the test; the server runs with --python VENV.
+	venv func(*testing.T) string
+	// args are the flags every run of the server gets (see need).
+	args []string
 	// master is a substring of the master's /proc/PID/cmdline.
 	master string
 	// workers: a worker process below the master answers requests; else
 	// the master itself does (threads).
 	workers bool
-	// serveOnly: only the serve case applies (a server this machine cannot
-	// install, tested where it exists for what the contract promises).
-	serveOnly bool
+}
+
+// need stops the test when s is not installed (it fails in CI), and
+// returns s with the flags it runs with.
+func (s server) need(t *testing.T) server {
+	t.Helper()
+	if s.venv != nil {
+		s.args = []string{"--python", s.venv(t)}
+		return s
+	}
+	_, err := lookExe(s.exe)
+	need(t, s.exe, err)
+	return s
 }
 
 var servers = []server{
@@ -32,8 +45,8 @@ var servers = []server{
 	{name: "uwsgi", exe: "uwsgi", master: "uwsgi", workers: true},
 	{name: "apache", exe: "apache2", master: "apache2", workers: true},
 	{name: "wsgiref", exe: "python3", master: "wsgiref_runner.py"},
-	{name: "mod_wsgi-express", exe: "mod_wsgi-express", skip: "mod_wsgi-express not installed: pip only",
-		master: "httpd", workers: true, serveOnly: true},
+	// exec -a names the Apache parent "apache2 (mod_wsgi-express)".
+	{name: "mod_wsgi-express", venv: needModWSGIExpress, master: "(mod_wsgi-express)", workers: true},
 }
 
 // TestRun runs the example application under each server with `gearctl
@@ -45,13 +58,7 @@ func TestRun(t *testing.T) {
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := lookExe(s.exe); err != nil {
-				msg := s.skip
-				if msg == "" {
-					msg = s.exe + " not installed"
-				}
-				t.Skip(msg)
-			}
+			s := s.need(t)
 			cases := []struct {
 				name string
 				run  func(*testing.T, server)
@@ -71,9 +78,6 @@ func TestRun(t *testing.T) {
 				{"app-file-missing", testMissingApp},
 			}
 			for _, c := range cases {
-				if s.serveOnly && c.name != "serve" {
-					continue
-				}
 				t.Run(c.name, func(t *testing.T) {
 					t.Parallel()
 					c.run(t, s)
@@ -89,7 +93,7 @@ func TestRun(t *testing.T) {
 // enough that a stop that hangs costs the suite little.
 func startServing(t *testing.T, s server, app string, args ...string) (*gear, int) {
 	t.Helper()
-	args = append([]string{"--server", s.name, "--stop-timeout", "10s"}, args...)
+	args = append(append([]string{"--server", s.name, "--stop-timeout", "10s"}, s.args...), args...)
 	g := runGearctl(t, app, freePort(t), nil, args...)
 	return g, g.ready(s.name)
 }
@@ -215,8 +219,8 @@ func testReload(t *testing.T, s server) {
 // own error, marker), never claim it was ready, and leave nothing.
 func testBrokenApp(t *testing.T, s server, source, marker string) {
 	app := appDir(t, map[string]string{"broken.py": source})
-	g := runGearctl(t, app, freePort(t), nil, "--server", s.name, "--app", "broken.py",
-		"--start-timeout", "5s", "--stop-timeout", "10s")
+	g := runGearctl(t, app, freePort(t), nil, append([]string{"--server", s.name, "--app", "broken.py",
+		"--start-timeout", "5s", "--stop-timeout", "10s"}, s.args...)...)
 	code := g.wait()
 	stderr := g.stderr.text()
 	if code == 0 {
@@ -236,8 +240,8 @@ func testBrokenApp(t *testing.T, s server, source, marker string) {
 
 // testMissingApp names a file that does not exist: bad input.
 func testMissingApp(t *testing.T, s server) {
-	g := runGearctl(t, appDir(t, nil), freePort(t), nil, "--server", s.name, "--app", "missing.py",
-		"--start-timeout", "5s")
+	g := runGearctl(t, appDir(t, nil), freePort(t), nil, append([]string{"--server", s.name, "--app", "missing.py",
+		"--start-timeout", "5s"}, s.args...)...)
 	assertBadInput(t, g, []string{"--app", "missing.py", "FILE.py"}, nil)
 }
 
@@ -255,9 +259,8 @@ func mustProc(t *testing.T, pid int) proc {
 // that PID became, it serves, and a stop leaves nothing.
 func TestExecChain(t *testing.T) {
 	t.Parallel()
-	if _, err := lookExe("gunicorn"); err != nil {
-		t.Skip("gunicorn not installed")
-	}
+	_, err := lookExe("gunicorn")
+	need(t, "gunicorn", err)
 	app := appDir(t, map[string]string{
 		"app.py": "import os, sys\n" +
 			"# Become bash, which becomes gunicorn: the PID stays the same.\n" +

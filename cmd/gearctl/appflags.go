@@ -239,7 +239,12 @@ func specFor(s cartridge.Settings, port int) (control.Spec, cartridge.Settings, 
 	}
 	// Pin what was automatic, so that the background supervisor and later
 	// restarts run what was checked here, wherever they are called from.
-	s.Server, s.Chdir, s.Python = cfg.Server, cfg.Chdir, cfg.Python
+	s.Chdir, s.Python = cfg.Chdir, cfg.Python
+	if !cfg.App.Program {
+		// A program app.py is left to detection: once the file imports as
+		// WSGI, the next restart serves it on a WSGI server.
+		s.Server = cfg.Server
+	}
 	spec.Settings, err = json.Marshal(s)
 	return spec, s, err
 }

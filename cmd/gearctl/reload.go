@@ -19,6 +19,13 @@ func reloadCommand() *cli.Command {
 			}
 			cl := g.Client()
 			err = cl.Reload(c.Context)
+			if errors.Is(err, control.ErrNoReload) {
+				// A program (app.py run as the cartridge ran it) may be a
+				// shell a HUP would kill: a fresh one replaces it.
+				rep, _ := cl.Status(c.Context)
+				fmt.Fprintf(c.App.Writer, "gearctl: %s has no graceful reload: restarting it instead\n", rep.Server)
+				return restartGear(c, g)
+			}
 			if errors.Is(err, control.ErrNoSupervisor) {
 				return exitWith(statusNotRunning, "not running")
 			}

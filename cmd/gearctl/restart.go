@@ -23,43 +23,50 @@ func restartCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cl := g.Client()
-			rep, err := cl.Status(c.Context)
-			if errors.Is(err, control.ErrNoSupervisor) {
-				// Nothing runs (or only a server whose supervisor died,
-				// which start adopts): a restart is a start.
-				spec, set, err := resolve(c, g, nil)
-				if err != nil {
-					return err
-				}
-				return launch(c, g, spec, set)
-			}
-			if err != nil {
-				return exitWith(1, "%v", err)
-			}
-			base, err := storedSettings(rep)
-			if err != nil {
-				return exitWith(1, "%v", err)
-			}
-			spec, set, err := resolve(c, g, &base)
-			if err != nil {
-				return err
-			}
-			if port := movedPort(rep, base, set, spec); port != 0 {
-				if spec, _, err = specFor(set, port); err != nil {
-					return err
-				}
-			}
-			if err := cl.Restart(c.Context, spec); err != nil {
-				return failure(err)
-			}
-			rep, _ = cl.Status(c.Context)
-			fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s, %s; %s\n",
-				rep.Server, rep.PID, rep.Listen, answered(rep.Status, set), rep.Handover)
-			warnAnswer(rep.Status, set)
-			return nil
+			return restartGear(c, g)
 		},
 	}
+}
+
+// restartGear replaces the gear's server with one of the settings c's
+// flags change (all of them kept when c has none, as for reload's
+// fallback), or starts it when nothing runs.
+func restartGear(c *cli.Context, g control.Gear) error {
+	cl := g.Client()
+	rep, err := cl.Status(c.Context)
+	if errors.Is(err, control.ErrNoSupervisor) {
+		// Nothing runs (or only a server whose supervisor died,
+		// which start adopts): a restart is a start.
+		spec, set, err := resolve(c, g, nil)
+		if err != nil {
+			return err
+		}
+		return launch(c, g, spec, set)
+	}
+	if err != nil {
+		return exitWith(1, "%v", err)
+	}
+	base, err := storedSettings(rep)
+	if err != nil {
+		return exitWith(1, "%v", err)
+	}
+	spec, set, err := resolve(c, g, &base)
+	if err != nil {
+		return err
+	}
+	if port := movedPort(rep, base, set, spec); port != 0 {
+		if spec, _, err = specFor(set, port); err != nil {
+			return err
+		}
+	}
+	if err := cl.Restart(c.Context, spec); err != nil {
+		return failure(err)
+	}
+	rep, _ = cl.Status(c.Context)
+	fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s, %s; %s\n",
+		rep.Server, rep.PID, rep.Listen, answered(rep.Status, set), rep.Handover)
+	warnAnswer(rep.Status, set)
+	return nil
 }
 
 // movedPort is the port a gear registered with haproxy restarts on when the

@@ -53,6 +53,7 @@ func runAction(c *cli.Context) error {
 		logw = out
 	}
 	log := newLogger(logw)
+	log.Info(spec.App)
 	lock, err := g.Lock()
 	if errors.Is(err, control.ErrAlreadyRunning) {
 		return exitWith(1, "%v; see 'gearctl --dir %s status'", err, g.Dir)

@@ -62,6 +62,7 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 		fmt.Fprintf(c.App.Writer, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
 		return nil
 	}
+	fmt.Fprintf(c.App.Writer, "gearctl: %s\n", spec.App)
 	fmt.Fprintf(c.App.Writer, "gearctl: %s pid %d ready on %s in %.2fs, %s (supervisor pid %d)\n",
 		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(t0).Seconds(), answered(st, set), st.SupervisorPID)
 	warnAnswer(st, set)

@@ -80,6 +80,7 @@ func inspect(c *cli.Context, g control.Gear) (control.Report, int, error) {
 	}
 	rep.State = "unsupervised"
 	rep.Server, rep.PID, rep.StartedAt, rep.Listen = spec.Name, p.PID(), p.Record().Started(), fmt.Sprintf("%s:%d", spec.Host, spec.Port)
+	rep.App, rep.Interpreter = spec.App, spec.Interpreter
 	rep.Detail = "its supervisor died; 'gearctl start' adopts it, 'gearctl stop' stops it"
 	rep.Processes = control.Processes(p.PID())
 	return rep, statusNotReady, nil
@@ -125,6 +126,9 @@ func printStatus(w io.Writer, rep control.Report) {
 		line = append(line, fmt.Sprintf("restarts %d", rep.Restarts), "listen "+rep.Listen, fmt.Sprintf("supervisor %d", rep.SupervisorPID))
 	}
 	fmt.Fprintln(w, strings.Join(line, "  "))
+	if rep.App != "" {
+		fmt.Fprintln(w, "  app: "+rep.App)
+	}
 	if rep.Interpreter != "" {
 		fmt.Fprintln(w, "  interpreter: "+rep.Interpreter)
 	}
