@@ -392,10 +392,9 @@ type brokenStart struct {
 	name    string
 	servers []string
 	files   map[string]string
-	// args follow "start --port PORT --server SERVER --workers 1".
+	// args follow "start --port PORT --server SERVER --workers 1";
+	// "BAREVENV" becomes a virtualenv with no server installed.
 	args []string
-	// env: "ONLYPY" becomes a PATH with python3 and nothing else.
-	env []string
 	// takePort: another program serves the port first.
 	takePort bool
 	code     int
@@ -433,8 +432,8 @@ func TestFaultBrokenApp(t *testing.T) {
 			code: 2, want: []string{"--app", "missing.py", "FILE.py"}},
 		{name: "port-in-use", servers: []string{"gunicorn", "wsgiref", "apache"}, takePort: true,
 			code: 1, want: []string{"address already in use"}},
-		{name: "server-not-installed", servers: []string{"gunicorn"}, env: []string{"ONLYPY"},
-			code: 2, want: []string{"--server", "gunicorn", "not installed"}},
+		{name: "server-not-installed", servers: []string{"gunicorn"}, args: []string{"--python", "BAREVENV"},
+			code: 2, want: []string{"--server", "gunicorn", "not installed", "pip install gunicorn into"}},
 		{name: "command-not-found", servers: []string{"command"}, args: []string{"--command", "/nonexistent/server {port}"},
 			code: 2, want: []string{"--command", "/nonexistent/server", "not installed"}},
 	}
@@ -450,11 +449,9 @@ func TestFaultBrokenApp(t *testing.T) {
 
 func testBrokenStart(t *testing.T, c brokenStart, server string) {
 	b := newBGGear(t, c.files)
-	for _, e := range c.env {
-		if e == "ONLYPY" {
-			e = "PATH=" + onlyPython(t)
-		}
-		b.env = append(b.env, e)
+	extra := slices.Clone(c.args)
+	if i := slices.Index(extra, "BAREVENV"); i >= 0 {
+		_, extra[i] = makeVenvs(t)
 	}
 	if c.takePort {
 		takePort(t, b.port)
@@ -464,7 +461,7 @@ func testBrokenStart(t *testing.T, c brokenStart, server string) {
 		args = append(args, "--server", server)
 	}
 	t0 := time.Now()
-	r := b.do(append(args, c.args...)...)
+	r := b.do(append(args, extra...)...)
 	t.Logf("start exited %d after %.1fs: %s", r.code, time.Since(t0).Seconds(), strings.SplitN(r.stderr, "\n", 2)[0])
 	if r.code != c.code {
 		t.Errorf("start exited %d; want %d\nstderr:\n%s", r.code, c.code, r.stderr)
@@ -512,24 +509,6 @@ func takePort(t *testing.T, port int) {
 	})}
 	go other.Serve(l)
 	t.Cleanup(func() { other.Close() })
-}
-
-// onlyPython is a directory for PATH that holds python3 and nothing else:
-// no server is installed there.
-func onlyPython(t *testing.T) string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if py, err = filepath.EvalSymlinks(py); err != nil {
-		t.Fatal(err)
-	}
-	dir := tempDir(t)
-	if err := os.Symlink(py, filepath.Join(dir, "python3")); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // TestFaultServerGone removes the server's program while it serves, then

@@ -24,28 +24,8 @@ func TestHAProxyHandsOverApache(t *testing.T) {
 	need(t, "haproxy", err)
 	_, err = lookExe("apache2")
 	need(t, "apache2", err)
-	sock, front := startLoopbackHAProxy(t)
 	b := newBGGear(t, nil)
-	b.start("apache", "--haproxy", "unix:"+sock, "--haproxy-server", "a1")
-	if !eventually(waitLine, func() bool {
-		code, _, err := get(front, "/")
-		return err == nil && code == 200
-	}) {
-		t.Fatal("haproxy never routed a request to the gear")
-	}
-
-	l := startLoad(t, front, 4)
-	for _, server := range []string{"apache", "apache", "gunicorn"} {
-		l.advance(t, 20)
-		b.do("restart", "--server", server).want(t, 0).has(t, `restarted: `+server+` pid \d+ ready on 127\.0\.0\.1:\d+, GET / answered 200 OK; the new instance started on .* beside the old one`)
-	}
-	l.advance(t, 20)
-	l.finish(t)
-
-	st, _ := b.status()
-	if st.Server != "gunicorn" || st.Listen == "127.0.0.1:"+strconv.Itoa(b.port) {
-		t.Errorf("after the restarts: %s on %s; want gunicorn on a port of its own", st.Server, st.Listen)
-	}
+	sock := handOverThroughHAProxy(t, b, []string{"apache"}, "apache", "apache", "gunicorn")
 	b.stop().want(t, 0)
 	b.assertNothingLeft()
 	c, err := haproxy.New("unix:" + sock)
@@ -102,4 +82,33 @@ func startLoopbackHAProxy(t *testing.T) (sock string, front int) {
 		t.Fatalf("haproxy's admin socket %s did not answer", sock)
 	}
 	return sock, front
+}
+
+// handOverThroughHAProxy starts b with start's args, registered with a
+// real haproxy, then restarts it onto each of servers under load through
+// haproxy: not one request may fail, and each restart must have started
+// the new instance beside the old one. The gear must end up on a port of
+// its own, not its home port. It returns haproxy's admin socket.
+func handOverThroughHAProxy(t *testing.T, b *bgGear, start []string, servers ...string) string {
+	t.Helper()
+	sock, front := startLoopbackHAProxy(t)
+	b.start(start[0], append(start[1:], "--haproxy", "unix:"+sock, "--haproxy-server", "g1")...)
+	if !eventually(waitLine, func() bool {
+		code, _, err := get(front, "/")
+		return err == nil && code == 200
+	}) {
+		t.Fatal("haproxy never routed a request to the gear")
+	}
+	l := startLoad(t, front, 4)
+	for _, server := range servers {
+		l.advance(t, 20)
+		b.do("restart", "--server", server).want(t, 0).has(t, `restarted: `+server+` pid \d+ ready on 127\.0\.0\.1:\d+, GET / answered 200 OK; the new instance started on .* beside the old one`)
+	}
+	l.advance(t, 20)
+	l.finish(t)
+	last := servers[len(servers)-1]
+	if st := b.ready(last); st.Listen == addr(b.port) {
+		t.Errorf("after the restarts %s listens on %s; want a port of its own", last, st.Listen)
+	}
+	return sock
 }

@@ -231,25 +231,8 @@ func TestModWSGIExpressBehindHAProxy(t *testing.T) {
 	_, err := lookExe("haproxy")
 	need(t, "haproxy (Debian: apt-get install haproxy)", err)
 	needServer(t, "gunicorn")
-	sock, front := startLoopbackHAProxy(t)
 	b := newBGGear(t, nil)
-	b.start("mod_wsgi-express", "--python", venv, "--haproxy", "unix:"+sock, "--haproxy-server", "m1")
-	if !eventually(waitLine, func() bool {
-		code, _, err := get(front, "/")
-		return err == nil && code == 200
-	}) {
-		t.Fatal("haproxy never routed a request to the gear")
-	}
-	l := startLoad(t, front, 4)
-	for _, server := range []string{"mod_wsgi-express", "gunicorn", "mod_wsgi-express"} {
-		l.advance(t, 20)
-		b.do("restart", "--server", server).want(t, 0).has(t, `restarted: `+server+` pid \d+ ready on 127\.0\.0\.1:\d+, GET / answered 200 OK; the new instance started on .* beside the old one`)
-	}
-	l.advance(t, 20)
-	l.finish(t)
-	if st := b.ready("mod_wsgi-express"); st.Listen == addr(b.port) {
-		t.Errorf("after the restarts mod_wsgi-express listens on %s; want a port of its own", st.Listen)
-	}
+	handOverThroughHAProxy(t, b, []string{"mod_wsgi-express", "--python", venv}, "mod_wsgi-express", "gunicorn", "mod_wsgi-express")
 	b.stop()
 }
 

@@ -22,9 +22,9 @@ import (
 func appFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "server", Value: "auto", EnvVars: []string{"GEARCTL_SERVER", "OPENSHIFT_PYTHON_SERVER"},
-			Usage: "auto, gunicorn, uwsgi, apache, mod_wsgi-express, wsgiref or command"},
+			Usage: "auto, gunicorn, uwsgi, apache, mod_wsgi-express, wsgiref, program (app.py run as a program) or command"},
 		&cli.StringFlag{Name: "app", EnvVars: []string{"GEARCTL_APP", "OPENSHIFT_PYTHON_WSGI_APPLICATION"},
-			Usage: "FILE.py, FILE.py:callable or module:callable (default: first of wsgi/application, wsgi.py, app.py, application.py)"},
+			Usage: "FILE.py, FILE.py:callable or module:callable (default: detected, see README: a program app.py, wsgi/application, wsgi.py, app.py, application.py, a Django project)"},
 		&cli.StringFlag{Name: "chdir", EnvVars: []string{"GEARCTL_CHDIR", "OPENSHIFT_REPO_DIR"},
 			Usage: "the application's directory (default: the current directory)"},
 		&cli.StringFlag{Name: "host", Value: "127.0.0.1", EnvVars: []string{"GEARCTL_HOST", "OPENSHIFT_PYTHON_IP"}},
@@ -32,7 +32,7 @@ func appFlags() []cli.Flag {
 		&cli.IntFlag{Name: "workers", Value: 2, EnvVars: []string{"GEARCTL_WORKERS"}},
 		&cli.IntFlag{Name: "threads", Value: 1, EnvVars: []string{"GEARCTL_THREADS"}},
 		&cli.StringFlag{Name: "python", EnvVars: []string{"GEARCTL_PYTHON", "VIRTUAL_ENV"},
-			Usage: "interpreter or virtualenv (default: python3 on PATH)"},
+			Usage: "interpreter or virtualenv (default: /usr/bin/python3 when it exists, else python3 on PATH)"},
 		&cli.StringFlag{Name: "command", EnvVars: []string{"GEARCTL_COMMAND"},
 			Usage: "run this command line as the server; {host} {port} {fd} {app} are substituted"},
 		&cli.StringFlag{Name: "ready-path", Value: "/", EnvVars: []string{"GEARCTL_READY_PATH"},
