@@ -44,7 +44,13 @@ func (in Settings) AppEnv() (AppEnv, error) {
 			venv = v
 		}
 	}
-	return AppEnv{Dir: dir, Venv: venv, Env: serverEnv(in.Env, venv)}, nil
+	// A broken --python must not keep a shell out: the hooks and the
+	// shell then get PATH as it is.
+	python, _, _ := findPython(in.Python)
+	if venv != "" {
+		python = filepath.Join(venv, "bin", "python")
+	}
+	return AppEnv{Dir: dir, Venv: venv, Env: serverEnv(in.Env, venv, python)}, nil
 }
 
 // Getenv is key's value in Env.
@@ -107,7 +113,7 @@ func (in Settings) Build() (Build, error) {
 	switch {
 	case in.Python == "":
 		ae.Venv = DefaultVenv(in.Env, ae.Dir)
-		ae.Env = serverEnv(in.Env, ae.Venv)
+		ae.Env = serverEnv(in.Env, ae.Venv, "")
 	case ae.Venv == "":
 		return Build{}, &InputError{Flag: "--python (VIRTUAL_ENV)", Value: in.Python,
 			Msg:      "an interpreter outside any virtualenv, which build will not install into",

@@ -94,7 +94,7 @@ func (in Settings) Resolve() (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	c.Env = c.App.environ(serverEnv(append(append([]string(nil), in.Env...), vars...), c.Venv))
+	c.Env = c.App.environ(serverEnv(append(append([]string(nil), in.Env...), vars...), c.Venv, c.Python))
 	if c.Server == "auto" {
 		c.Server = Auto(c)
 	} else if !Installed(c.Server, c) {
@@ -165,8 +165,11 @@ func absDir(flag, dir string) (string, error) {
 var supervisorOnly = []string{"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC"}
 
 // serverEnv is the environment servers get: Python output unbuffered, so
-// log lines arrive as they are written, and the virtualenv first on PATH.
-func serverEnv(env []string, venv string) []string {
+// log lines arrive as they are written, and the virtualenv first on PATH —
+// or, without one, the directory of the interpreter python, unless the
+// first python3 on PATH is that one already: `python3` in a hook, a shell
+// or an app.sh must be the interpreter the application runs on.
+func serverEnv(env []string, venv, python string) []string {
 	out := slices.DeleteFunc(append([]string(nil), env...), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(supervisorOnly, k)
@@ -174,11 +177,28 @@ func serverEnv(env []string, venv string) []string {
 	if !hasEnv(out, "PYTHONUNBUFFERED") {
 		out = append(out, "PYTHONUNBUFFERED=1")
 	}
-	if venv != "" {
+	first := ""
+	switch {
+	case venv != "":
 		out = setEnv(out, "VIRTUAL_ENV", venv)
-		out = setEnv(out, "PATH", filepath.Join(venv, "bin")+string(os.PathListSeparator)+getEnv(out, "PATH"))
+		first = filepath.Join(venv, "bin")
+	case python != "" && !samePython(firstPython3(out), python):
+		first = filepath.Dir(python)
+	}
+	if first != "" {
+		out = setEnv(out, "PATH", first+string(os.PathListSeparator)+getEnv(out, "PATH"))
 	}
 	return out
+}
+
+// firstPython3 is the python3 a shell with env would run, "" for none.
+func firstPython3(env []string) string {
+	for _, d := range filepath.SplitList(getEnv(env, "PATH")) {
+		if p := filepath.Join(d, "python3"); d != "" && isExecutable(p) {
+			return p
+		}
+	}
+	return ""
 }
 
 func getEnv(env []string, key string) string {

@@ -162,3 +162,23 @@ func TestControlEnvDirs(t *testing.T) {
 	s.ctl(env, "stop").want(t, 0)
 	s.assertStopped()
 }
+
+// TestShellInterpreter: without a virtualenv, `python3` in gearctl shell is
+// the interpreter the application runs on (Debian's), not the first
+// python3 on the caller's PATH (pyenv's on these machines).
+func TestShellInterpreter(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(debianPython); err != nil {
+		need(t, debianPython+" (Debian: python3)", err)
+	}
+	dir := appDir(t, nil)
+	g := startGear(t, dir, 0, nil, gearctlBin, "--dir", filepath.Join(tempDir(t), "gear"), "shell", "--",
+		"python3", "-c", "import os, sys; print(os.path.realpath(sys.executable))")
+	if code := g.wait(); code != 0 {
+		t.Fatalf("shell exited %d", code)
+	}
+	want, _ := filepath.EvalSymlinks(debianPython)
+	if got := strings.TrimSpace(g.stdout.text()); got != want {
+		t.Errorf("python3 in gearctl shell is %s; want %s, the application's interpreter", got, want)
+	}
+}
