@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -283,6 +285,8 @@ type load struct {
 
 	mu       sync.Mutex
 	failures int
+	// resets are the failures that were a connection reset by the server.
+	resets   int
 	first    []string // the first few failures
 	progress chan struct{}
 }
@@ -324,6 +328,9 @@ func (l *load) one() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.failures++
+	if errors.Is(err, syscall.ECONNRESET) {
+		l.resets++
+	}
 	if len(l.first) < 5 {
 		msg := fmt.Sprintf("%d %q", code, body)
 		if err != nil {
