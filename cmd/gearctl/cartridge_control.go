@@ -407,7 +407,7 @@ func (x *cartridgeCtl) updateConfiguration() error {
 	if err != nil {
 		return err
 	}
-	x.result(fmt.Sprintf("configuration checked: %s serves %s on %s:%d with %s", spec.Name, set.Chdir, spec.Host, spec.Port, set.Python))
+	x.result(fmt.Sprintf("configuration checked: %s serves %s on %s:%d; %s; %s", spec.Name, set.Chdir, spec.Host, spec.Port, spec.App, spec.Interpreter))
 	return nil
 }
 
