@@ -30,6 +30,10 @@ type Config struct {
 
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
+	// ProbeInterval and ProbeFailures drive the liveness probe of a ready
+	// server.
+	ProbeInterval time.Duration
+	ProbeFailures int
 
 	// Dir is the gear's state directory (absolute): generated configs,
 	// runner scripts and server roots go below it.

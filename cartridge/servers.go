@@ -102,17 +102,19 @@ func (c Config) Spec() (control.Spec, error) {
 		readyPath = "/"
 	}
 	s := control.Spec{
-		Name:         name,
-		Env:          c.Env,
-		Dir:          c.Chdir,
-		Host:         c.Host,
-		Port:         c.Port,
-		ReadyPath:    readyPath,
-		ReadyStatus:  c.ReadyStatus,
-		App:          c.App.Why,
-		StartTimeout: c.StartTimeout,
-		StopTimeout:  c.StopTimeout,
-		Files:        map[string]string{},
+		Name:          name,
+		Env:           c.Env,
+		Dir:           c.Chdir,
+		Host:          c.Host,
+		Port:          c.Port,
+		ReadyPath:     readyPath,
+		ReadyStatus:   c.ReadyStatus,
+		App:           c.App.Why,
+		StartTimeout:  c.StartTimeout,
+		StopTimeout:   c.StopTimeout,
+		ProbeInterval: c.ProbeInterval,
+		ProbeFailures: c.ProbeFailures,
+		Files:         map[string]string{},
 	}
 	if err := srv.build(c, &s); err != nil {
 		var input *InputError

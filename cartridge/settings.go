@@ -2,6 +2,8 @@ package cartridge
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +26,10 @@ type Settings struct {
 	ReadyPath    string
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
+	// ProbeInterval and ProbeFailures drive the liveness probe of a ready
+	// server (--probe-interval, --probe-failures).
+	ProbeInterval time.Duration
+	ProbeFailures int
 	// Dir is the gear's state directory.
 	Dir       string
 	ExtraArgs []string
@@ -48,6 +54,7 @@ func (in Settings) Resolve() (Config, error) {
 		Host: in.Host, Port: in.Port, Workers: in.Workers, Threads: in.Threads,
 		Command: in.Command, ReadyPath: in.ReadyPath,
 		StartTimeout: in.StartTimeout, StopTimeout: in.StopTimeout,
+		ProbeInterval: in.ProbeInterval, ProbeFailures: in.ProbeFailures,
 		ExtraArgs: in.ExtraArgs,
 	}
 	var err error
@@ -60,14 +67,17 @@ func (in Settings) Resolve() (Config, error) {
 	if err = checkRange("--threads", in.Threads, 1, 1024); err != nil {
 		return c, err
 	}
-	if in.Host == "" {
-		return c, &InputError{Flag: "--host", Msg: "empty", Accepted: "an IP address or host name, such as 127.0.0.1"}
+	if err = checkHost(in.Host); err != nil {
+		return c, err
 	}
-	if !strings.HasPrefix(in.ReadyPath, "/") {
-		return c, &InputError{Flag: "--ready-path", Value: in.ReadyPath, Msg: "not an absolute URL path", Accepted: "a path starting with /"}
+	if err = checkReadyPath(in.ReadyPath); err != nil {
+		return c, err
 	}
-	if in.StartTimeout <= 0 || in.StopTimeout <= 0 {
-		return c, &InputError{Flag: "--start-timeout/--stop-timeout", Msg: "must be positive", Accepted: "a duration such as 30s or 2m"}
+	if err = checkTimeout("--start-timeout", in.StartTimeout); err != nil {
+		return c, err
+	}
+	if err = checkTimeout("--stop-timeout", in.StopTimeout); err != nil {
+		return c, err
 	}
 	if c.Chdir, err = absDir("--chdir", in.Chdir); err != nil {
 		return c, err
@@ -141,6 +151,63 @@ func installedNames(c Config) []string {
 func checkRange(flag string, v, lo, hi int) error {
 	if v < lo || v > hi {
 		return &InputError{Flag: flag, Value: fmt.Sprint(v), Msg: "out of range", Accepted: fmt.Sprintf("%d to %d", lo, hi)}
+	}
+	return nil
+}
+
+// acceptedHost is what --host takes; a port has its own flag.
+const acceptedHost = "an IP address or host name without a port, such as 127.0.0.1 or ::1 (the port goes in --port)"
+
+// checkHost accepts an IP literal or a host name (RFC 1123 labels). A
+// "host:port" would otherwise fail late as "no such host".
+func checkHost(host string) error {
+	if host == "" {
+		return &InputError{Flag: "--host", Msg: "empty", Accepted: acceptedHost}
+	}
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	bad := &InputError{Flag: "--host", Value: host, Msg: "not an IP address or host name", Accepted: acceptedHost}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		bad.Msg = "has a port"
+	}
+	if len(host) > 253 {
+		return bad
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return bad
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return bad
+			}
+		}
+	}
+	return nil
+}
+
+// checkReadyPath accepts what the probe can request: a path that parses
+// as a request URI. A bad escape (/%zz) would otherwise make every probe
+// fail until the start timeout.
+func checkReadyPath(path string) error {
+	accepted := "a URL path starting with /, %-escapes as %XX, such as /health"
+	if !strings.HasPrefix(path, "/") {
+		return &InputError{Flag: "--ready-path", Value: path, Msg: "not an absolute URL path", Accepted: accepted}
+	}
+	if _, err := url.ParseRequestURI(path); err != nil || strings.ContainsAny(path, " \t\r\n\x00") {
+		return &InputError{Flag: "--ready-path", Value: path, Msg: "not a valid URL path", Accepted: accepted}
+	}
+	return nil
+}
+
+// maxTimeout caps the timeouts: beyond it a typo (2000000h) overflows the
+// sums of timeouts that bound a start or a stop.
+const maxTimeout = 24 * time.Hour
+
+func checkTimeout(flag string, d time.Duration) error {
+	if d <= 0 || d > maxTimeout {
+		return &InputError{Flag: flag, Value: d.String(), Msg: "out of range", Accepted: "a duration above 0 and at most 24h, such as 30s or 2m"}
 	}
 	return nil
 }

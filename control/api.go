@@ -50,6 +50,9 @@ type API struct {
 	opt  APIOptions
 	srv  *http.Server
 	path string
+	// ino is the socket's inode once bound; only KeepSocket's goroutine
+	// changes it after ServeAPI.
+	ino uint64
 }
 
 type peerKey struct{}
@@ -57,16 +60,11 @@ type peerKey struct{}
 // ServeAPI listens on the unix socket path (replacing a stale one: the
 // caller holds the gear's lock) and serves until Close.
 func ServeAPI(sup *Supervisor, path string, opt APIOptions) (*API, error) {
-	os.Remove(path)
-	l, err := net.Listen("unix", path)
+	a := &API{sup: sup, opt: opt, path: path}
+	l, err := a.listen()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return nil, err
-	}
-	a := &API{sup: sup, opt: opt, path: path}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", a.status)
 	mux.HandleFunc("GET /v1/settled", a.settled)
@@ -84,6 +82,45 @@ func ServeAPI(sup *Supervisor, path string, opt APIOptions) (*API, error) {
 	}
 	go a.srv.Serve(l)
 	return a, nil
+}
+
+// listen binds the socket at a.path, 0600, in place of whatever is there.
+func (a *API) listen() (*net.UnixListener, error) {
+	os.Remove(a.path)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: a.path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	// A listener replaced by KeepSocket must not unlink its successor
+	// when it is closed; Close removes the path itself.
+	l.SetUnlinkOnClose(false)
+	var st unix.Stat_t
+	err = os.Chmod(a.path, 0o600)
+	if err == nil {
+		err = unix.Stat(a.path, &st)
+	}
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	a.ino = st.Ino
+	return l, nil
+}
+
+// KeepSocket binds the socket again when its path no longer is the one
+// this API listens on (removed, or replaced): without it no command finds
+// the supervisor. The directory must exist.
+func (a *API) KeepSocket() error {
+	var st unix.Stat_t
+	if unix.Stat(a.path, &st) == nil && st.Ino == a.ino {
+		return nil
+	}
+	l, err := a.listen()
+	if err != nil {
+		return fmt.Errorf("control socket %s: %w", a.path, err)
+	}
+	go a.srv.Serve(l)
+	return nil
 }
 
 // Close stops serving and removes the socket.
@@ -161,8 +198,13 @@ func (a *API) settled(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *API) stop(w http.ResponseWriter, _ *http.Request) {
-	a.sup.Stop()
+// stop joins the stop under way; ?now=1 kills at once (stop --now).
+func (a *API) stop(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("now") != "" {
+		a.sup.Kill()
+	} else {
+		a.sup.Stop()
+	}
 	reply(w, http.StatusAccepted, nil)
 }
 

@@ -74,7 +74,7 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 	if st := g.sup.Status(); st.State != Ready {
 		t.Fatalf("bad requests disturbed the gear: %s", st.State)
 	}
-	err := NewClient(sock).Reload(context.Background())
+	err := NewClient(sock).Reload(context.Background(), time.Minute)
 	if err != nil {
 		t.Fatalf("the API no longer serves after bad requests: %v", err)
 	}

@@ -10,10 +10,20 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrNoSupervisor means nothing answers on the control socket.
 var ErrNoSupervisor = errors.New("no supervisor answers")
+
+// ErrNoAnswer means a supervisor took the request but did not answer in
+// time: it is stopped (SIGSTOP), or hung.
+var ErrNoAnswer = errors.New("the supervisor does not answer")
+
+// Grace is what every client call may take beyond the operation's own
+// timeout: a supervisor that is alive answers long before it, and one that
+// is stopped or hung must not keep its caller waiting forever.
+const Grace = 10 * time.Second
 
 // Client talks to a supervisor's control API over its unix socket.
 type Client struct {
@@ -52,39 +62,60 @@ func (e *RequestError) Unwrap() error {
 // Status returns the gear's report.
 func (c *Client) Status(ctx context.Context) (Report, error) {
 	var r Report
-	err := c.do(ctx, http.MethodGet, "status", nil, &r)
+	err := c.do(ctx, 0, http.MethodGet, "status", nil, &r)
 	return r, err
 }
 
 // Settled waits until the gear is ready, failed or stopping, and returns
-// its status then.
-func (c *Client) Settled(ctx context.Context) (Status, error) {
+// its status then; within settle, the longest the gear may take to get
+// there.
+func (c *Client) Settled(ctx context.Context, settle time.Duration) (Status, error) {
 	var st Status
-	err := c.do(ctx, http.MethodGet, "settled", nil, &st)
+	err := c.do(ctx, settle, http.MethodGet, "settled", nil, &st)
 	return st, err
 }
 
-// Stop asks for a graceful stop (a second one kills) and returns at once.
-func (c *Client) Stop(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "stop", nil, nil)
+// Stop asks for a graceful stop and returns at once; a stop under way is
+// joined. With now, what runs is killed at once instead.
+func (c *Client) Stop(ctx context.Context, now bool) error {
+	op := "stop"
+	if now {
+		op += "?now=1"
+	}
+	return c.do(ctx, 0, http.MethodPost, op, nil, nil)
 }
 
-// Reload asks for the server's graceful reload and waits until it answers.
-func (c *Client) Reload(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "reload", nil, nil)
+// Reload asks for the server's graceful reload and waits until it answers,
+// within startTimeout, the server's.
+func (c *Client) Reload(ctx context.Context, startTimeout time.Duration) error {
+	return c.do(ctx, startTimeout, http.MethodPost, "reload", nil, nil)
 }
 
-// Restart replaces the server with spec.
+// Restart replaces the server with spec: the new one gets ready within its
+// start timeout, then the old one stops within its stop timeout.
 func (c *Client) Restart(ctx context.Context, spec Spec) error {
-	return c.do(ctx, http.MethodPost, "restart", restartRequest{Spec: spec}, nil)
+	return c.do(ctx, spec.StartTimeout+spec.StopTimeout, http.MethodPost, "restart", restartRequest{Spec: spec}, nil)
 }
 
 // Rotate starts a new server log file.
 func (c *Client) Rotate(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "rotate", nil, nil)
+	return c.do(ctx, 0, http.MethodPost, "rotate", nil, nil)
 }
 
-func (c *Client) do(ctx context.Context, method, op string, body, out any) error {
+// do sends one request and decodes its answer into out, giving the
+// supervisor the operation's own time, took, plus Grace.
+func (c *Client) do(ctx context.Context, took time.Duration, method, op string, body, out any) error {
+	wait := took + Grace
+	callCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	err := c.roundTrip(callCtx, method, op, body, out)
+	if err != nil && ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w on %s: no reply within %s", ErrNoAnswer, c.path, wait)
+	}
+	return err
+}
+
+func (c *Client) roundTrip(ctx context.Context, method, op string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

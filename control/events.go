@@ -32,9 +32,25 @@ func (s *Supervisor) handle(ev event) error {
 		s.setState(Ready, "")
 		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.seqStart).Seconds()), "answer", ev.detail)
 		s.release.soon()
+		if state != Reloading {
+			// A reloaded server keeps the watch its start began.
+			s.watchLive(ev.inst, s.spec)
+		}
 		s.answerReload(nil)
+	case evLive:
+		s.live(state, ev)
 	case evNotReady:
-		err := s.fail(ev.inst, fmt.Sprintf("not ready within %s: %s", s.spec.StartTimeout, ev.detail))
+		cause := fmt.Sprintf("not ready within %s: %s", s.spec.StartTimeout, ev.detail)
+		if state == Reloading {
+			// The server runs on as it is: stopping it would turn a failed
+			// reload into an outage. Should it not answer any more, the
+			// liveness probe restarts it.
+			s.log.Warn(fmt.Sprintf("reload of %s pid %d: %s; it keeps running", s.spec.Name, ev.inst.pid, cause))
+			s.setState(Ready, "")
+			s.answerReload(fmt.Errorf("reload of %s pid %d failed: %s", s.spec.Name, ev.inst.pid, cause))
+			return nil
+		}
+		err := s.fail(ev.inst, cause)
 		s.answerReload(err)
 		return err
 	case evExited:
@@ -45,6 +61,27 @@ func (s *Supervisor) handle(ev event) error {
 		return err
 	}
 	return nil
+}
+
+// live applies a liveness probe's outcome: a failed probe makes a ready
+// gear unready, a passing one ready again, and failures past ProbeFailures
+// kill the server, whose exit then restarts it as a crash.
+func (s *Supervisor) live(state State, ev event) {
+	in := s.cur
+	if (state != Ready && state != Unready) || in.exited() {
+		return // a probe that raced a reload, restart, stop or the kill
+	}
+	switch {
+	case ev.code != 0:
+		s.log.Info(fmt.Sprintf("%s pid %d answers again: %s", s.spec.Name, in.pid, ev.detail))
+		s.setState(Ready, "")
+	case ev.fails >= max(s.spec.ProbeFailures, 1):
+		s.log.Warn(fmt.Sprintf("%s pid %d failed %d liveness probes in a row (last: %s); killing it", s.spec.Name, in.pid, ev.fails, ev.detail))
+		in.kill(time.Now().Add(killWait))
+	default:
+		s.log.Warn(fmt.Sprintf("%s pid %d failed liveness probe %d of %d: %s", s.spec.Name, in.pid, ev.fails, max(s.spec.ProbeFailures, 1), ev.detail))
+		s.setState(Unready, fmt.Sprintf("failed %d liveness probes in a row: %s", ev.fails, ev.detail))
+	}
 }
 
 func (s *Supervisor) answerReload(err error) {
@@ -70,7 +107,7 @@ func (s *Supervisor) exited(state State) error {
 		op.fallback = &fallback
 		return nil
 	}
-	if state == Ready || state == Reloading {
+	if state == Ready || state == Reloading || state == Unready {
 		// A server that dies right after it got ready is crash-looping
 		// (a port taken by another program answers the probe, a worker
 		// that dies on its first request): such exits count as failed
@@ -85,7 +122,7 @@ func (s *Supervisor) exited(state State) error {
 	}
 	s.failures++
 	cause := fmt.Sprintf("pid %d %s before it was ready", in.pid, exit)
-	if state == Ready || state == Reloading {
+	if state == Ready || state == Reloading || state == Unready {
 		cause = fmt.Sprintf("pid %d %s within %s of being ready", in.pid, exit, minUptime)
 	}
 	if s.failures >= maxStartFailures {

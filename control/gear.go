@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gearctl/gearctl/pidfile"
 	"golang.org/x/sys/unix"
@@ -19,6 +21,11 @@ type Gear struct {
 	Dir string
 	// LogDir holds server.log; Dir/logs when empty.
 	LogDir string
+	// Rebuild, when set, makes the spec of a server a dead supervisor left
+	// from the settings recorded in it: the argv and signal map on disk
+	// are never used as they are, so a forged record cannot run or signal
+	// what the caller could not have named on its own command line.
+	Rebuild func(recorded Spec) (Spec, error)
 }
 
 // ErrAlreadyRunning is returned by Run when another supervisor holds the
@@ -69,6 +76,35 @@ func (g Gear) Check() error {
 	return nil
 }
 
+// maxSpec bounds what is read of a spec file: a recorded spec is a few
+// KiB; more is not one.
+const maxSpec = 1 << 20
+
+// Trust refuses a state or log directory that another user owns or may
+// write (pidfile.ErrUntrusted): the pidfiles and specs in it decide what
+// is signalled and run. A log directory not made yet is created later,
+// by this user. A log that is a symlink or another user's file is refused
+// too, so that start says so before any supervisor is launched.
+func (g Gear) Trust() error {
+	if err := pidfile.CheckDir(g.Dir); err != nil {
+		return err
+	}
+	// A log dir that is missing or not a directory holds nothing to trust;
+	// the log reports it (log_error) and start refuses it.
+	if fi, err := os.Stat(g.Logs()); err != nil || !fi.IsDir() {
+		return nil
+	}
+	if err := pidfile.CheckDir(g.Logs()); err != nil {
+		return err
+	}
+	for _, log := range []string{g.ServerLog(), g.SupervisorOut()} {
+		if err := pidfile.CheckAppend(log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Client talks to the gear's supervisor.
 func (g Gear) Client() *Client { return NewClient(g.Socket()) }
 
@@ -94,9 +130,13 @@ func (g Gear) orphan(slot string) (*pidfile.Process, Spec, error) {
 		return nil, Spec{}, fmt.Errorf("%s names pid %d: %w", g.pidFile(slot), rec.PID, err)
 	}
 	var spec Spec
-	b, err := os.ReadFile(g.specFile(slot))
+	f, err := pidfile.OpenTrusted(g.specFile(slot))
 	if err == nil {
-		err = json.Unmarshal(b, &spec)
+		err = json.NewDecoder(io.LimitReader(f, maxSpec)).Decode(&spec)
+		f.Close()
+	}
+	if err == nil && g.Rebuild != nil {
+		spec, err = g.Rebuild(spec)
 	}
 	if err != nil {
 		// The server lives, but how to stop it is lost: hand it over
@@ -205,7 +245,98 @@ func (g Gear) Run(lock *pidfile.Lock, spec Spec, opt Options, api APIOptions) er
 	}
 	defer a.Close()
 	go sup.RelaySignals()
+	go g.keep(a, sup, opt.Logger)
 	return sup.Run()
+}
+
+// keepEvery is how often a supervisor makes sure its state dir and socket
+// are still there.
+const keepEvery = 2 * time.Second
+
+// keep recreates what this supervisor owns when the state dir or the
+// control socket is removed under it — the dir (0700), its lock, its
+// pidfile, the server's pidfile and spec as last seen, and the socket — so
+// that status and stop find the gear again. It returns when sup is done.
+func (g Gear) keep(a *API, sup *Supervisor, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(keepEvery)
+	defer t.Stop()
+	seen := map[string][]byte{}
+	// The lock Run holds locks a file no other command can find once the
+	// dir is gone: each recreated dir gets a lock of its own.
+	var lock *pidfile.Lock
+	defer func() {
+		if lock != nil {
+			lock.Unlock()
+		}
+	}()
+	for {
+		select {
+		case <-sup.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := os.Stat(g.Dir); errors.Is(err, fs.ErrNotExist) {
+			if err := g.restore(&lock, seen); err != nil {
+				log.Warn("state dir: " + err.Error())
+				continue
+			}
+			log.Warn(fmt.Sprintf("state dir %s was removed: recreated", g.Dir))
+		} else {
+			g.remember(seen)
+		}
+		if err := a.KeepSocket(); err != nil {
+			log.Warn(err.Error())
+		}
+	}
+}
+
+// remember notes the server's pidfile and spec as this supervisor wrote
+// them last, to write them again if the dir is removed.
+func (g Gear) remember(seen map[string][]byte) {
+	for _, path := range []string{g.pidFile(current), g.specFile(current)} {
+		f, err := pidfile.OpenTrusted(path)
+		if err != nil {
+			delete(seen, path)
+			continue
+		}
+		if b, err := io.ReadAll(io.LimitReader(f, maxSpec)); err == nil {
+			seen[path] = b
+		}
+		f.Close()
+	}
+}
+
+// restore recreates the removed state dir: the lock, the supervisor
+// pidfile, and the server records last seen, spec first as record writes
+// them.
+func (g Gear) restore(lock **pidfile.Lock, seen map[string][]byte) error {
+	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
+		return err
+	}
+	fresh, err := pidfile.TryLock(g.lockFile())
+	if err != nil {
+		return err
+	}
+	if *lock != nil {
+		(*lock).Unlock()
+	}
+	*lock = fresh
+	if os.Getpid() != 1 {
+		if err := pidfile.Write(g.supervisorFile(), os.Getpid()); err != nil {
+			return err
+		}
+	}
+	for _, path := range []string{g.specFile(current), g.pidFile(current)} {
+		if b, ok := seen[path]; ok {
+			if err := writeFileAtomic(path, string(b), 0o600, -1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // StopOrphan stops what a dead supervisor left running — the server, and

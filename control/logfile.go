@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
+
+	"github.com/gearctl/gearctl/pidfile"
 )
 
 // LogFile is a log that receives only whole lines and rotates by size:
@@ -22,11 +25,9 @@ type LogFile struct {
 	size int64
 }
 
-// OpenLogFile opens (appends to) path, creating its directory.
+// OpenLogFile opens (appends to) path, creating its directory. A symlink
+// or a file of another user at path is refused (pidfile.ErrUntrusted).
 func OpenLogFile(path string, maxSize int64, keep int) (*LogFile, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
 	l := &LogFile{path: path, maxSize: maxSize, keep: keep}
 	if err := l.open(); err != nil {
 		return nil, err
@@ -35,7 +36,12 @@ func OpenLogFile(path string, maxSize int64, keep int) (*LogFile, error) {
 }
 
 func (l *LogFile) open() error {
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// The directory may have been removed while the file was open; it is
+	// this gear's to recreate.
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return err
+	}
+	f, err := pidfile.OpenAppend(l.path)
 	if err != nil {
 		return err
 	}
@@ -53,6 +59,12 @@ func (l *LogFile) open() error {
 func (l *LogFile) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.f != nil && l.unlinked() {
+		// Lines written now would go to a file nobody can read: the file or
+		// its directory was removed (rm -rf logs/). Start a new one.
+		l.f.Close()
+		l.f = nil
+	}
 	if l.f == nil {
 		// The last rotation could not reopen the file: try again, so a
 		// log directory that was full or unwritable recovers by itself.
@@ -68,6 +80,16 @@ func (l *LogFile) Write(p []byte) (int, error) {
 	n, err := l.f.Write(p)
 	l.size += int64(n)
 	return n, err
+}
+
+// unlinked tells whether the open file has lost its last name.
+func (l *LogFile) unlinked() bool {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 0
 }
 
 // Rotate starts a new file now (for tidy).

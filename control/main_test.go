@@ -56,6 +56,10 @@ func child(mode string) {
 		signal.Ignore(syscall.SIGTERM)
 		time.Sleep(time.Hour)
 		return
+	case "helper":
+		// A helper the application starts at import, as
+		// subprocess.Popen(["sleep", "120"]) does: it outlives reloads.
+		exec.Command("sleep", "120").Start()
 	}
 	var l net.Listener
 	var err error
@@ -175,8 +179,7 @@ func startGear(t *testing.T, spec Spec) *gear {
 	g.sup = New(spec, Options{Output: g.out, OnChange: func(st Status) { g.states <- st }})
 	go func() { g.result <- g.sup.Run() }()
 	t.Cleanup(func() {
-		g.sup.Stop()
-		g.sup.Stop()
+		g.sup.Kill()
 		select {
 		case <-g.sup.Done():
 		case <-time.After(30 * time.Second):

@@ -143,3 +143,57 @@ func (p *prober) waitReady(ctx context.Context) (int, string, error) {
 		}
 	}
 }
+
+// liveTimeout bounds one liveness probe: a server that takes longer to
+// answer its ready path counts as not answering, and only ProbeFailures of
+// those in a row restart it, so one slow answer under load does not.
+const liveTimeout = 2 * time.Second
+
+// watchLive probes in every spec.ProbeInterval for as long as it is the
+// ready (or unready) current instance, and reports each failure, and the
+// first success after failures, as an evLive event. Probes are made only
+// while the gear is ready or unready: never while it starts, reloads,
+// restarts or stops, when a slow answer is expected.
+func (s *Supervisor) watchLive(in *instance, spec Spec) {
+	if spec.ProbeInterval <= 0 {
+		return
+	}
+	p := newProber(in.probeAddr, spec.ReadyPath, spec.ReadyStatus)
+	go func() {
+		tick := time.NewTicker(spec.ProbeInterval)
+		defer tick.Stop()
+		fails := 0
+		for {
+			select {
+			case <-in.done:
+				return
+			case <-s.quit:
+				return
+			case <-tick.C:
+			}
+			if st := s.Status(); st.PID != in.pid || (st.State != Ready && st.State != Unready) {
+				fails = 0
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), min(liveTimeout, spec.ProbeInterval))
+			res, code, detail, err := p.probe(ctx)
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				detail = fmt.Sprintf("GET %s: no answer in %s", spec.ReadyPath, min(liveTimeout, spec.ProbeInterval))
+			}
+			cancel()
+			switch {
+			case err == nil && res == Success:
+				if fails > 0 {
+					fails = 0
+					s.emit(event{kind: evLive, inst: in, code: code, detail: detail})
+				}
+			default:
+				if err != nil {
+					detail = err.Error()
+				}
+				fails++
+				s.emit(event{kind: evLive, inst: in, detail: detail, fails: fails})
+			}
+		}
+	}()
+}

@@ -28,10 +28,14 @@ func (s *Supervisor) serve(req request) error {
 
 // reload sends the server its reload signal and probes it again once every
 // worker that was there before has gone, so the answer comes from new code.
+// Its workers are the master's forks: helper processes the application
+// started (a `sleep` at import) may live on, and are not waited for. The
+// wait is bounded by the stop timeout, as the workers' graceful exit is: a
+// worker that outstays it only delays the probe.
 func (s *Supervisor) reload(reply chan error) {
 	in := s.cur
-	old := pidfds(Descendants(in.pid))
-	workers, sig := children(in.pid), s.spec.Signals.Worker
+	workers, sig := forks(in.pid), s.spec.Signals.Worker
+	old := pidfds(workers)
 	said := s.readyLine(s.spec)
 	s.setState(Reloading, "")
 	s.seqStart = time.Now()
@@ -44,12 +48,14 @@ func (s *Supervisor) reload(reply chan error) {
 		return
 	}
 	s.log.Info(fmt.Sprintf("reloading %s pid %d", s.spec.Name, in.pid))
-	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) {
+	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) string {
 		// Only the workers from before the reload: new ones must stay.
 		stop := nudge(in.pid, func() []int { return workers }, sig)
-		waitExited(ctx, old)
+		wctx, cancel := context.WithTimeout(ctx, s.spec.StopTimeout)
+		waitExited(wctx, old)
+		cancel()
 		stop()
 		closeAll(old)
-		said(ctx)
+		return said(ctx)
 	})
 }

@@ -97,6 +97,7 @@ func (s *Supervisor) handleCandidate(ev event) error {
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
 		s.setState(Ready, "")
 		s.log.Info(fmt.Sprintf("%s pid %d ready in %.2fs", op.spec.Name, cand.pid, now.Sub(cand.started).Seconds()), "answer", ev.detail)
+		s.watchLive(cand, op.spec)
 		s.retire(old, op.reply)
 		return nil
 	case evNotReady:

@@ -13,13 +13,15 @@ import (
 var relayed = []os.Signal{unix.SIGUSR1, unix.SIGUSR2, unix.SIGTTIN, unix.SIGTTOU, unix.SIGWINCH}
 
 // RelaySignals makes this process's signals the gear's, for `run`: TERM and
-// INT stop it gracefully (a second one kills), HUP reloads the server, and
+// INT stop it gracefully and a second TERM or INT kills (the operator's
+// Ctrl-C twice, or a container runtime's escalation), HUP reloads the server, and
 // USR1, USR2, TTIN, TTOU and WINCH go to the server's master as they are.
 // It returns when Run has returned.
 func (s *Supervisor) RelaySignals() {
 	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, append([]os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}, relayed...)...)
 	defer signal.Stop(ch)
+	stops := 0
 	for {
 		select {
 		case <-s.quit:
@@ -27,8 +29,14 @@ func (s *Supervisor) RelaySignals() {
 		case sig := <-ch:
 			switch sig {
 			case unix.SIGTERM, unix.SIGINT:
-				s.log.Info("got " + sig.String() + ": stopping")
-				s.Stop()
+				stops++
+				if stops == 1 {
+					s.log.Info("got " + sig.String() + ": stopping")
+					s.Stop()
+				} else {
+					s.log.Warn("got " + sig.String() + " again: killing")
+					s.Kill()
+				}
 			case unix.SIGHUP:
 				go func() {
 					if err := s.Reload(context.Background()); err != nil {

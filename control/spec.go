@@ -51,6 +51,12 @@ type Spec struct {
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
 
+	// ProbeInterval is how often a ready server is probed again, as
+	// Kubernetes' liveness probe does; zero stops probing once it is
+	// ready. ProbeFailures probes in a row that fail restart it.
+	ProbeInterval time.Duration `json:",omitempty"`
+	ProbeFailures int           `json:",omitempty"`
+
 	// Interpreter names what runs the application ("/srv/venv/bin/python
 	// (Python 3.11.2)"), for status: a server's own binary may hide it.
 	Interpreter string `json:",omitempty"`

@@ -96,24 +96,29 @@ func (s *Supervisor) spawn(spec Spec, deadline time.Time) (*instance, error) {
 }
 
 // readyLine returns a wait for the spec's ReadyLine from now on; it
-// returns at once when there is none.
-func (s *Supervisor) readyLine(spec Spec) func(context.Context) {
+// returns at once when there is none, and says what it missed when ctx
+// ended first.
+func (s *Supervisor) readyLine(spec Spec) func(context.Context) string {
 	if spec.ReadyLine == "" {
-		return func(context.Context) {}
+		return func(context.Context) string { return "" }
 	}
 	seen := s.out.watch(spec.ReadyLine)
-	return func(ctx context.Context) {
+	return func(ctx context.Context) string {
 		select {
 		case <-seen:
+			return ""
 		case <-ctx.Done():
+			return fmt.Sprintf("%s never printed %q", spec.Name, spec.ReadyLine)
 		}
 	}
 }
 
 // watchReady probes in until it is ready or deadline passes, after first
-// running before (if any), and reports the outcome as an event. An exit
-// ends the probing: the exit event speaks for itself.
-func (s *Supervisor) watchReady(in *instance, spec Spec, deadline time.Time, before func(context.Context)) {
+// running before (if any), and reports the outcome as an event. before
+// says what it still waited for when the deadline came, which is then the
+// cause: a failure never goes without one. An exit ends the probing: the
+// exit event speaks for itself.
+func (s *Supervisor) watchReady(in *instance, spec Spec, deadline time.Time, before func(context.Context) string) {
 	go func() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
@@ -124,10 +129,18 @@ func (s *Supervisor) watchReady(in *instance, spec Spec, deadline time.Time, bef
 			case <-ctx.Done():
 			}
 		}()
+		var waited string
 		if before != nil {
-			before(ctx)
+			waited = before(ctx)
 		}
 		code, detail, err := newProber(in.probeAddr, spec.ReadyPath, spec.ReadyStatus).waitReady(ctx)
+		switch {
+		case detail != "":
+		case waited != "":
+			detail = waited
+		default:
+			detail = "no probe got an answer in time"
+		}
 		switch {
 		case err == nil:
 			s.emit(event{kind: evReady, inst: in, code: code, detail: detail})

@@ -19,12 +19,15 @@ const (
 	Stopping   State = "stopping"
 	Backoff    State = "backoff"
 	Failed     State = "failed"
+	// Unready is a ready server that failed its last liveness probes, fewer
+	// than ProbeFailures of them: it still runs and is probed on.
+	Unready State = "unready"
 )
 
 // Settled reports whether the gear has arrived: ready, or stopped or
 // failed for good.
 func (s State) Settled() bool {
-	return s == Ready || s == Stopped || s == Failed
+	return s == Ready || s == Unready || s == Stopped || s == Failed
 }
 
 // Status is a snapshot of a gear, safe to copy.

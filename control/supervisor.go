@@ -64,9 +64,10 @@ type Supervisor struct {
 
 	reqs     chan request
 	events   chan event
-	stopping chan struct{} // closed by the first Stop
-	force    chan struct{} // closed by the second Stop
+	stopping chan struct{} // closed by the first Stop or Kill
+	force    chan struct{} // closed by the first Kill
 	stopOnce sync.Once
+	killOnce sync.Once
 	quit     chan struct{} // closed when Run returns
 
 	mu      sync.Mutex
@@ -103,6 +104,9 @@ const (
 	evReady
 	evNotReady
 	evRetry
+	// evLive is a liveness probe of a ready instance: code 0 failed,
+	// with fails in a row.
+	evLive
 )
 
 type event struct {
@@ -111,6 +115,8 @@ type event struct {
 	detail string
 	// code is the HTTP status of a ready probe.
 	code int
+	// fails counts the liveness probes in a row that failed.
+	fails int
 }
 
 type request struct {
@@ -195,15 +201,20 @@ func (s *Supervisor) Run() (err error) {
 	return err
 }
 
-// Stop asks for a graceful stop; a second call kills what is left at once.
-// It returns without waiting: Run returns when the stop is done.
+// Stop asks for a graceful stop. Any number of callers may call it at once
+// and again: a later call joins the stop under way and never escalates it,
+// so that a second `stop` cannot cut an in-flight request short. It
+// returns without waiting: Run returns when the stop is done.
 func (s *Supervisor) Stop() {
-	select {
-	case <-s.stopping:
-		s.stopOnce.Do(func() { close(s.force) })
-	default:
-		close(s.stopping)
-	}
+	s.stopOnce.Do(func() { close(s.stopping) })
+}
+
+// Kill stops the gear without waiting for a graceful exit: what runs gets
+// SIGKILL at once, also in the middle of a graceful stop. Like Stop, it may
+// be called any number of times.
+func (s *Supervisor) Kill() {
+	s.Stop()
+	s.killOnce.Do(func() { close(s.force) })
 }
 
 // Done is closed when Run has returned.
@@ -284,7 +295,7 @@ func (s *Supervisor) setState(st State, detail string) {
 		s.status.PID = s.cur.pid
 		s.status.StartedAt = s.cur.started
 	}
-	if st != Ready && st != Reloading {
+	if st != Ready && st != Reloading && st != Unready {
 		s.status.ReadyAt, s.status.ReadyCode = time.Time{}, 0
 	}
 	snap := s.status

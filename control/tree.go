@@ -98,6 +98,22 @@ func children(pid int) []int {
 	return out
 }
 
+// forks returns the children of pid that run its executable: a master's
+// forked workers, not the programs it or its application started.
+func forks(pid int) []int {
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, c := range children(pid) {
+		if e, err := os.Readlink("/proc/" + strconv.Itoa(c) + "/exe"); err == nil && e == exe {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // nudgeEvery is how often workers that should be leaving are reminded.
 const nudgeEvery = 500 * time.Millisecond
 

@@ -3,6 +3,7 @@ package haproxy
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -10,6 +11,10 @@ import (
 // acceptedAddresses is named in every address error so a user knows what
 // to type instead.
 const acceptedAddresses = "want unix:/path/to/admin.sock or host:port (e.g. 127.0.0.1:9999)"
+
+// maxSocketPath is what fits in sun_path on Linux (108 bytes, NUL
+// included): a longer path cannot be dialled at all.
+const maxSocketPath = 107
 
 // parseAddress turns "unix:/path" or "host:port" into a network and an
 // address for net.Dial. A bare path is refused rather than guessed at: the
@@ -23,7 +28,18 @@ func parseAddress(s string) (network, address string, err error) {
 		if strings.ContainsAny(rest, "\x00\n") {
 			return "", "", fmt.Errorf("%w %q: control character in socket path; %s", ErrBadAddress, s, acceptedAddresses)
 		}
+		// Relative paths would resolve against whatever directory the
+		// background supervisor runs in, not the caller's.
+		if !filepath.IsAbs(rest) {
+			return "", "", fmt.Errorf("%w %q: socket path is not absolute; %s", ErrBadAddress, s, acceptedAddresses)
+		}
+		if len(rest) > maxSocketPath {
+			return "", "", fmt.Errorf("%w %q: socket path longer than %d bytes; %s", ErrBadAddress, s, maxSocketPath, acceptedAddresses)
+		}
 		return "unix", rest, nil
+	}
+	if scheme, _, ok := strings.Cut(s, "://"); ok {
+		return "", "", fmt.Errorf("%w %q: unknown scheme %q; %s", ErrBadAddress, s, scheme, acceptedAddresses)
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {

@@ -141,7 +141,7 @@ func (c *Client) do(ctx context.Context, cmd string, ok ...string) error {
 func (c *Client) ShowServersState(ctx context.Context, backend string) ([]ServerState, error) {
 	cmd := "show servers state"
 	if backend != "" {
-		if err := checkName("backend", backend); err != nil {
+		if err := CheckName("backend", backend); err != nil {
 			return nil, err
 		}
 		cmd += " " + backend
@@ -183,7 +183,7 @@ func (c *Client) ServerState(ctx context.Context, backend, server string) (Serve
 func (c *Client) ShowStat(ctx context.Context, backend string) ([]Stat, error) {
 	cmd := "show stat -1 4 -1"
 	if backend != "" {
-		if err := checkName("backend", backend); err != nil {
+		if err := CheckName("backend", backend); err != nil {
 			return nil, err
 		}
 		cmd = "show stat " + backend + " 4 -1"
@@ -395,19 +395,20 @@ func (c *Client) serverCmd(ctx context.Context, verb, backend, server, args, ok 
 
 // serverTarget is "backend/server" after both names were checked.
 func serverTarget(backend, server string) (string, error) {
-	if err := checkName("backend", backend); err != nil {
+	if err := CheckName("backend", backend); err != nil {
 		return "", err
 	}
-	if err := checkName("server", server); err != nil {
+	if err := CheckName("server", server); err != nil {
 		return "", err
 	}
 	return backend + "/" + server, nil
 }
 
-// checkName accepts what haproxy accepts in proxy and server names
-// (letters, digits, '-', '_', '.', ':'). Refusing anything else here keeps
-// a name from smuggling a second command (';', newline) or an argument.
-func checkName(what, name string) error {
+// CheckName accepts what haproxy accepts in proxy and server names
+// (letters, digits, '-', '_', '.', ':': its invalid_char()). Refusing
+// anything else here keeps a name from smuggling a second command (';',
+// newline) or an argument; callers use it to refuse a bad name up front.
+func CheckName(what, name string) error {
 	if name == "" {
 		return fmt.Errorf("haproxy: %w: empty %s name", ErrInvalid, what)
 	}

@@ -25,7 +25,8 @@ func TestNewAddress(t *testing.T) {
 		}
 	}
 	for _, addr := range []string{"", "unix:", "/run/haproxy/admin.sock", "127.0.0.1", "127.0.0.1:0",
-		"127.0.0.1:65536", "127.0.0.1:http", ":9999", "tcp://127.0.0.1:9999"} {
+		"127.0.0.1:65536", "127.0.0.1:99999", "127.0.0.1:http", ":9999", "tcp://127.0.0.1:9999",
+		"unix:admin.sock", "unix:/" + strings.Repeat("x", 108), "http://localhost:9999"} {
 		_, err := New(addr)
 		if !errors.Is(err, ErrBadAddress) {
 			t.Errorf("New(%q) = %v, want ErrBadAddress", addr, err)

@@ -360,10 +360,10 @@ func (r *Registration) validate() error {
 	if r.Client == nil {
 		return fmt.Errorf("haproxy registration: %w: no Client", ErrInvalid)
 	}
-	if err := checkName("backend", r.Backend); err != nil {
+	if err := CheckName("backend", r.Backend); err != nil {
 		return err
 	}
-	if err := checkName("server", r.Server); err != nil {
+	if err := CheckName("server", r.Server); err != nil {
 		return err
 	}
 	if net.ParseIP(r.Addr) == nil {

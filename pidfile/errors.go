@@ -18,4 +18,9 @@ var (
 	// ErrLocked: another open file description holds the lock, normally
 	// another live supervisor on the same directory.
 	ErrLocked = errors.New("locked by another process")
+
+	// ErrUntrusted: a file or directory that another user could have
+	// written — a symlink, not a regular file, owned by another uid, or
+	// writable by group or others. Nothing in it was read or used.
+	ErrUntrusted = errors.New("not trusted")
 )

@@ -62,9 +62,10 @@ func WriteRecord(path string, r Record) (err error) {
 // Read reads the record at path. A missing file gives an error satisfying
 // errors.Is(err, fs.ErrNotExist); content that is not a record gives one
 // wrapping ErrGarbage that names the file and what is wrong. Read does not
-// check that the process is alive: see Record.Check and Open.
+// check that the process is alive: see Record.Check and Open. A file another
+// user could have written is refused with ErrUntrusted (see OpenTrusted).
 func Read(path string) (Record, error) {
-	f, err := os.Open(path)
+	f, err := OpenTrusted(path)
 	if err != nil {
 		return Record{}, fmt.Errorf("read pidfile: %w", err)
 	}

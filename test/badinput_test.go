@@ -41,6 +41,34 @@ func TestBadInput(t *testing.T) {
 			want: []string{"GEARCTL_PORT", "abc", "1 to 65535"}},
 		{name: "ready path without slash", args: []string{"run", "--port", "PORT", "--ready-path", "foo"},
 			want: []string{"--ready-path", "foo", "/"}},
+		{name: "haproxy port out of range", args: []string{"start", "--port", "PORT", "--haproxy", "127.0.0.1:99999"},
+			want: []string{"--haproxy", "127.0.0.1:99999", "1-65535"}},
+		{name: "haproxy relative unix path", args: []string{"start", "--port", "PORT", "--haproxy", "unix:admin.sock"},
+			want: []string{"--haproxy", "unix:admin.sock", "not absolute", "unix:/path/to/admin.sock"}},
+		{name: "haproxy unknown scheme", args: []string{"start", "--port", "PORT", "--haproxy", "tcp://127.0.0.1:9999"},
+			want: []string{"--haproxy", "unknown scheme", "host:port"}},
+		{name: "GEARCTL_HAPROXY port out of range", env: []string{"GEARCTL_HAPROXY=127.0.0.1:99999"}, args: []string{"run", "--port", "PORT"},
+			want: []string{"--haproxy", "127.0.0.1:99999", "1-65535"}},
+		{name: "agent port 70000", args: []string{"start", "--port", "PORT", "--agent-port", "70000"},
+			want: []string{"--agent-port", "70000", "1 to 65535"}},
+		{name: "agent port 0", args: []string{"start", "--port", "PORT", "--agent-port", "0"},
+			want: []string{"--agent-port", "1 to 65535"}},
+		{name: "agent port negative", args: []string{"run", "--port", "PORT", "--agent-port", "-1"},
+			want: []string{"--agent-port", "-1", "1 to 65535"}},
+		{name: "host with port", args: []string{"start", "--port", "PORT", "--host", "127.0.0.1:80"},
+			want: []string{"--host", "127.0.0.1:80", "without a port", "--port"}, reject: []string{"no such host"}},
+		{name: "host not a name", args: []string{"run", "--port", "PORT", "--host", "a b"},
+			want: []string{"--host", "IP address or host name"}},
+		{name: "ready path bad escape", args: []string{"start", "--port", "PORT", "--ready-path", "/%zz"},
+			want: []string{"--ready-path", "/%zz", "%XX"}},
+		{name: "start timeout overflow", args: []string{"start", "--port", "PORT", "--start-timeout", "2000000h"},
+			want: []string{"--start-timeout", "24h"}},
+		{name: "stop timeout overflow", args: []string{"run", "--port", "PORT", "--stop-timeout", "2000000h"},
+			want: []string{"--stop-timeout", "24h"}},
+		{name: "haproxy server name", args: []string{"start", "--port", "PORT", "--haproxy", "unix:/nonexistent/admin.sock", "--haproxy-server", "g1;x"},
+			want: []string{"--haproxy-server", "g1;x", "letters, digits"}},
+		{name: "haproxy backend name", args: []string{"start", "--port", "PORT", "--haproxy", "unix:/nonexistent/admin.sock", "--haproxy-backend", "a b"},
+			want: []string{"--haproxy-backend", "a b", "letters, digits"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,4 +160,32 @@ func TestPortInUse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBadInputRunningGear gives a running gear's restart and start the
+// bad values above: each is refused with exit 2 and one line, and the
+// running server keeps its PID and goes on answering.
+func TestBadInputRunningGear(t *testing.T) {
+	t.Parallel()
+	b := newBGGear(t, nil)
+	pid, _ := b.start("wsgiref")
+	for _, args := range [][]string{
+		{"restart", "--host", "127.0.0.1:80"},
+		{"restart", "--ready-path", "/%zz"},
+		{"restart", "--start-timeout", "2000000h"},
+		{"restart", "--stop-timeout", "2000000h"},
+		{"start", "--port", strconv.Itoa(b.port), "--haproxy", "127.0.0.1:99999"},
+		{"start", "--port", strconv.Itoa(b.port), "--agent-port", "70000"},
+		{"start", "--port", strconv.Itoa(b.port), "--haproxy", "unix:/nonexistent/admin.sock", "--haproxy-server", "g1;x"},
+	} {
+		r := b.do(args...).want(t, 2)
+		if stderr := strings.TrimSuffix(r.stderr, "\n"); stderr == "" || strings.Contains(stderr, "\n") {
+			t.Errorf("%v: stderr is not one line:\n%s", args, r.stderr)
+		}
+		if st := b.ready("wsgiref"); st.PID != pid {
+			t.Fatalf("after %v the server is pid %d; want %d untouched", args, st.PID, pid)
+		}
+	}
+	mustGet(t, b.port, "/")
+	b.stop()
 }

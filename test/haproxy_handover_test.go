@@ -42,8 +42,8 @@ func TestHAProxyHandsOverApache(t *testing.T) {
 
 // startLoopbackHAProxy runs haproxy with examples/haproxy/haproxy.cfg, its
 // admin socket and frontend moved to a temporary socket and a free
-// loopback port; it returns both.
-func startLoopbackHAProxy(t *testing.T) (sock string, front int) {
+// loopback port; it returns both, and the haproxy process.
+func startLoopbackHAProxy(t *testing.T) (sock string, front int, h *gear) {
 	t.Helper()
 	example, err := os.ReadFile(filepath.Join("..", "examples", "haproxy", "haproxy.cfg"))
 	if err != nil {
@@ -65,7 +65,7 @@ func startLoopbackHAProxy(t *testing.T) (sock string, front int) {
 	path := filepath.Join(dir, "haproxy.cfg")
 	writeFile(t, path, cfg)
 	exe, _ := lookExe("haproxy")
-	h := startGear(t, dir, 0, nil, exe, "-f", path, "-db")
+	h = startGear(t, dir, 0, nil, exe, "-f", path, "-db")
 	c, err := haproxy.New("unix:" + sock)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func startLoopbackHAProxy(t *testing.T) (sock string, front int) {
 	}) {
 		t.Fatalf("haproxy's admin socket %s did not answer", sock)
 	}
-	return sock, front
+	return sock, front, h
 }
 
 // handOverThroughHAProxy starts b with start's args, registered with a
@@ -91,7 +91,7 @@ func startLoopbackHAProxy(t *testing.T) (sock string, front int) {
 // its own, not its home port. It returns haproxy's admin socket.
 func handOverThroughHAProxy(t *testing.T, b *bgGear, start []string, servers ...string) string {
 	t.Helper()
-	sock, front := startLoopbackHAProxy(t)
+	sock, front, _ := startLoopbackHAProxy(t)
 	b.start(start[0], append(start[1:], "--haproxy", "unix:"+sock, "--haproxy-server", "g1")...)
 	if !eventually(waitLine, func() bool {
 		code, _, err := get(front, "/")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -47,53 +48,61 @@ func appFlags() []cli.Flag {
 			Usage: "a file of KEY=VALUE lines for the server, repeatable; read again at each restart"},
 		&cli.DurationFlag{Name: "start-timeout", Value: 60 * time.Second, EnvVars: []string{"GEARCTL_START_TIMEOUT"}},
 		&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, EnvVars: []string{"GEARCTL_STOP_TIMEOUT"}},
+		&cli.DurationFlag{Name: "probe-interval", Value: 5 * time.Second, EnvVars: []string{"GEARCTL_PROBE_INTERVAL"},
+			Usage: "how often a ready server is probed again; 0 turns it off"},
+		&cli.IntFlag{Name: "probe-failures", Value: 3, EnvVars: []string{"GEARCTL_PROBE_FAILURES"},
+			Usage: "failed probes in a row that restart a ready server"},
 	}
 }
 
 // keepers copy one setting from the running gear's settings, for a restart
 // that does not give it again: a restart changes only what it is told to.
 var keepers = map[string]func(dst, src *cartridge.Settings){
-	"server":        func(d, s *cartridge.Settings) { d.Server = s.Server },
-	"app":           func(d, s *cartridge.Settings) { d.App = s.App },
-	"chdir":         func(d, s *cartridge.Settings) { d.Chdir = s.Chdir },
-	"host":          func(d, s *cartridge.Settings) { d.Host = s.Host },
-	"port":          func(d, s *cartridge.Settings) { d.Port = s.Port },
-	"workers":       func(d, s *cartridge.Settings) { d.Workers = s.Workers },
-	"threads":       func(d, s *cartridge.Settings) { d.Threads = s.Threads },
-	"python":        func(d, s *cartridge.Settings) { d.Python = s.Python },
-	"command":       func(d, s *cartridge.Settings) { d.Command = s.Command },
-	"ready-path":    func(d, s *cartridge.Settings) { d.ReadyPath = s.ReadyPath },
-	"ready-status":  func(d, s *cartridge.Settings) { d.ReadyStatus = s.ReadyStatus },
-	"static":        func(d, s *cartridge.Settings) { d.Static = s.Static },
-	"env":           func(d, s *cartridge.Settings) { d.Vars = s.Vars },
-	"env-file":      func(d, s *cartridge.Settings) { d.EnvFiles = s.EnvFiles },
-	"start-timeout": func(d, s *cartridge.Settings) { d.StartTimeout = s.StartTimeout },
-	"stop-timeout":  func(d, s *cartridge.Settings) { d.StopTimeout = s.StopTimeout },
+	"server":         func(d, s *cartridge.Settings) { d.Server = s.Server },
+	"app":            func(d, s *cartridge.Settings) { d.App = s.App },
+	"chdir":          func(d, s *cartridge.Settings) { d.Chdir = s.Chdir },
+	"host":           func(d, s *cartridge.Settings) { d.Host = s.Host },
+	"port":           func(d, s *cartridge.Settings) { d.Port = s.Port },
+	"workers":        func(d, s *cartridge.Settings) { d.Workers = s.Workers },
+	"threads":        func(d, s *cartridge.Settings) { d.Threads = s.Threads },
+	"python":         func(d, s *cartridge.Settings) { d.Python = s.Python },
+	"command":        func(d, s *cartridge.Settings) { d.Command = s.Command },
+	"ready-path":     func(d, s *cartridge.Settings) { d.ReadyPath = s.ReadyPath },
+	"ready-status":   func(d, s *cartridge.Settings) { d.ReadyStatus = s.ReadyStatus },
+	"static":         func(d, s *cartridge.Settings) { d.Static = s.Static },
+	"env":            func(d, s *cartridge.Settings) { d.Vars = s.Vars },
+	"env-file":       func(d, s *cartridge.Settings) { d.EnvFiles = s.EnvFiles },
+	"start-timeout":  func(d, s *cartridge.Settings) { d.StartTimeout = s.StartTimeout },
+	"stop-timeout":   func(d, s *cartridge.Settings) { d.StopTimeout = s.StopTimeout },
+	"probe-interval": func(d, s *cartridge.Settings) { d.ProbeInterval = s.ProbeInterval },
+	"probe-failures": func(d, s *cartridge.Settings) { d.ProbeFailures = s.ProbeFailures },
 }
 
 // settings collects the application flags. With base (the running gear's
 // settings), flags and variables not given now keep base's values.
 func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settings) cartridge.Settings {
 	s := cartridge.Settings{
-		Server:       c.String("server"),
-		App:          c.String("app"),
-		Chdir:        c.String("chdir"),
-		Host:         c.String("host"),
-		Port:         c.Int("port"),
-		Workers:      c.Int("workers"),
-		Threads:      c.Int("threads"),
-		Python:       c.String("python"),
-		Command:      c.String("command"),
-		ReadyPath:    c.String("ready-path"),
-		ReadyStatus:  c.String("ready-status"),
-		Static:       c.StringSlice("static"),
-		Vars:         c.StringSlice("env"),
-		EnvFiles:     c.StringSlice("env-file"),
-		StartTimeout: c.Duration("start-timeout"),
-		StopTimeout:  c.Duration("stop-timeout"),
-		Dir:          dir,
-		ExtraArgs:    extra,
-		Env:          os.Environ(),
+		Server:        c.String("server"),
+		App:           c.String("app"),
+		Chdir:         c.String("chdir"),
+		Host:          c.String("host"),
+		Port:          c.Int("port"),
+		Workers:       c.Int("workers"),
+		Threads:       c.Int("threads"),
+		Python:        c.String("python"),
+		Command:       c.String("command"),
+		ReadyPath:     c.String("ready-path"),
+		ReadyStatus:   c.String("ready-status"),
+		Static:        c.StringSlice("static"),
+		Vars:          c.StringSlice("env"),
+		EnvFiles:      c.StringSlice("env-file"),
+		StartTimeout:  c.Duration("start-timeout"),
+		StopTimeout:   c.Duration("stop-timeout"),
+		ProbeInterval: c.Duration("probe-interval"),
+		ProbeFailures: c.Int("probe-failures"),
+		Dir:           dir,
+		ExtraArgs:     extra,
+		Env:           os.Environ(),
 	}
 	if c.Bool("env-stdin") {
 		s.Vars = stdinVars()
@@ -131,6 +140,7 @@ func runArgs(s cartridge.Settings) []string {
 		"--workers", strconv.Itoa(s.Workers), "--threads", strconv.Itoa(s.Threads),
 		"--python", s.Python, "--command", s.Command, "--ready-path", s.ReadyPath,
 		"--start-timeout", s.StartTimeout.String(), "--stop-timeout", s.StopTimeout.String(),
+		"--probe-interval", s.ProbeInterval.String(), "--probe-failures", strconv.Itoa(s.ProbeFailures),
 		"--ready-status", s.ReadyStatus,
 	}
 	for _, v := range s.Static {
@@ -165,7 +175,7 @@ func gear(c *cli.Context) (control.Gear, error) {
 	if err != nil {
 		return control.Gear{}, usageErrorf("--dir %s: %v", dir, err)
 	}
-	g := control.Gear{Dir: dir, LogDir: c.String("log-dir")}
+	g := control.Gear{Dir: dir, LogDir: c.String("log-dir"), Rebuild: rebuild}
 	if err := g.Check(); err != nil {
 		return g, usageErrorf("--dir: %v", err)
 	}
@@ -176,7 +186,24 @@ func gear(c *cli.Context) (control.Gear, error) {
 	if err != nil {
 		return g, usageErrorf("--dir %s: %v; accepted: a directory this user can create or write", dir, err)
 	}
+	if err := g.Trust(); err != nil {
+		return g, untrusted(err)
+	}
 	return g, nil
+}
+
+// rebuild makes an adopted server's spec from its recorded settings, on
+// the port it was started on, as this caller's own flags would have.
+func rebuild(recorded control.Spec) (control.Spec, error) {
+	var s cartridge.Settings
+	if err := json.Unmarshal(recorded.Settings, &s); err != nil {
+		return control.Spec{}, fmt.Errorf("recorded settings: %w", err)
+	}
+	spec, _, err := specFor(s, recorded.Port)
+	if err != nil {
+		return control.Spec{}, fmt.Errorf("rebuilding the recorded spec: %w", err)
+	}
+	return spec, nil
 }
 
 // checkServerFile refuses to start over a server pidfile that cannot be
@@ -189,7 +216,16 @@ func checkServerFile(g control.Gear) error {
 	if errors.Is(err, pidfile.ErrGarbage) {
 		return garbage(err)
 	}
+	if errors.Is(err, pidfile.ErrUntrusted) {
+		return untrusted(err)
+	}
 	return nil
+}
+
+// untrusted is the usage error for a state file or directory another user
+// could have written: what it says is not acted on.
+func untrusted(err error) error {
+	return usageErrorf("%v; nothing was read or signalled", err)
 }
 
 // garbage is the usage error for a server pidfile that cannot be read.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -61,21 +62,53 @@ type balancer struct {
 	done     chan struct{}         // closed when it has stopped
 	state    control.State
 	draining bool
+	// cancelUp stops the Up that becoming ready started: a stop must not
+	// wait behind it for a haproxy that does not answer.
+	cancelUp context.CancelFunc
+	// unreachable is set once haproxy failed to answer during the stop:
+	// each further command would only wait out its own timeout.
+	unreachable bool
+}
+
+// checkBalancer refuses bad balancer flags for a gear on host. start and
+// run call it before anything starts: the background supervisor would
+// otherwise meet them only after the launch, and the start exit 1.
+func checkBalancer(c *cli.Context, host string) error {
+	api, port := c.String("haproxy"), c.Int("agent-port")
+	if port < 0 || port > 65535 || port == 0 && c.IsSet("agent-port") {
+		return usageErrorf("--agent-port %d: out of range; accepted: 1 to 65535", port)
+	}
+	if api != "" {
+		if _, err := haproxy.New(api); err != nil {
+			return usageErrorf("--haproxy: %v", err)
+		}
+	}
+	for _, name := range []string{"haproxy-backend", "haproxy-server"} {
+		if v := c.String(name); c.IsSet(name) || v != "" {
+			if err := haproxy.CheckName(name[len("haproxy-"):], v); err != nil {
+				return usageErrorf("--%s %q: not a valid haproxy name; accepted: letters, digits, '-', '_', '.' and ':'", name, v)
+			}
+		}
+	}
+	if api == "" && port == 0 {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		return usageErrorf("--host %q: haproxy needs the IP address it reaches the gear on; accepted: an IP address such as 10.0.0.5", host)
+	}
+	return nil
 }
 
 // newBalancer starts what the flags ask for; nil when they ask nothing.
 func newBalancer(c *cli.Context, spec control.Spec, log *slog.Logger) (*balancer, error) {
+	if err := checkBalancer(c, spec.Host); err != nil {
+		return nil, err
+	}
 	api, port := c.String("haproxy"), c.Int("agent-port")
 	if api == "" && port == 0 {
 		return nil, nil
 	}
-	if port < 0 || port > 65535 {
-		return nil, usageErrorf("--agent-port %d: out of range; accepted: 1 to 65535", port)
-	}
 	ip := net.ParseIP(spec.Host)
-	if ip == nil || ip.IsUnspecified() {
-		return nil, usageErrorf("--host %q: haproxy needs the IP address it reaches the gear on; accepted: an IP address such as 10.0.0.5", spec.Host)
-	}
 	b := &balancer{log: log, drain: spec.StopTimeout, state: control.Starting, home: spec.Port}
 	if port != 0 {
 		a, err := haproxy.ListenAgent(net.JoinHostPort(spec.Host, strconv.Itoa(port)), b.agentState)
@@ -209,10 +242,16 @@ func (b *balancer) onChange(st control.Status) {
 		return
 	}
 	if becameReady {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		b.mu.Lock()
+		if b.cancelUp != nil {
+			b.cancelUp()
+		}
+		b.cancelUp = cancel
+		b.mu.Unlock()
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := reg.Up(ctx); err != nil {
+			if err := reg.Up(ctx); err != nil && ctx.Err() == nil {
 				b.log.Warn("haproxy: " + err.Error())
 			}
 		}()
@@ -225,16 +264,42 @@ func (b *balancer) onChange(st control.Status) {
 func (b *balancer) beforeStop() {
 	b.mu.Lock()
 	b.draining = true
-	reg := b.reg
+	reg, cancelUp := b.reg, b.cancelUp
 	b.mu.Unlock()
 	if reg == nil {
 		return
 	}
+	if cancelUp != nil {
+		cancelUp()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.drain+5*time.Second)
 	defer cancel()
-	if err := reg.Drain(ctx, b.drain); err != nil {
+	if err := reg.Drain(ctx, b.drain); err != nil && !b.lost(reg, err) {
 		b.log.Warn("haproxy: drain: " + err.Error())
 	}
+}
+
+// lost reports whether err says haproxy does not answer, and then says
+// once what it was not told. The stop goes on without it: a hung haproxy
+// must not hold the gear, and the next registration of the same server
+// takes over what is left in the backend.
+func (b *balancer) lost(reg *haproxy.Registration, err error) bool {
+	if !errors.Is(err, haproxy.ErrUnavailable) {
+		return false
+	}
+	b.mu.Lock()
+	told := b.unreachable
+	b.unreachable = true
+	b.mu.Unlock()
+	if !told {
+		why := err.Error()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			why = fmt.Sprintf("no answer within %s", haproxy.DefaultTimeout)
+		}
+		b.log.Warn(fmt.Sprintf("haproxy %s: %s; the server %s may stay in backend %s until the next registration",
+			b.client, why, reg.Server, reg.Backend))
+	}
+	return true
 }
 
 // close deletes the server from haproxy and stops answering agent checks.
@@ -245,10 +310,18 @@ func (b *balancer) close() {
 	if reg != nil {
 		cancelLoop()
 		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := reg.Down(ctx); err != nil {
-			b.log.Warn("haproxy: " + err.Error())
+		b.mu.Lock()
+		skip, cancelUp := b.unreachable, b.cancelUp
+		b.mu.Unlock()
+		if cancelUp != nil {
+			cancelUp()
+		}
+		if !skip {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := reg.Down(ctx); err != nil && !b.lost(reg, err) {
+				b.log.Warn("haproxy: " + err.Error())
+			}
 		}
 	}
 	if b.agent != nil {

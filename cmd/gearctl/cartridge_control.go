@@ -291,7 +291,7 @@ func (x *cartridgeCtl) stop() error {
 		return nil
 	}
 	return x.around("stop", func() error {
-		msg, err := stopGear(x.c.Context, x.g)
+		msg, err := stopGear(x.c.Context, x.g, false)
 		if err == nil {
 			x.result(msg)
 		}

@@ -62,7 +62,16 @@ func restartGear(c *cli.Context, g control.Gear) error {
 	if err := cl.Restart(c.Context, spec); err != nil {
 		return failure(err)
 	}
-	rep, _ = cl.Status(c.Context)
+	// What is reported comes from a status fetched after the restart: a
+	// stop that raced it (SIGTERM to the supervisor) may have taken the
+	// new server away in between, and "pid 0 ready on " is no success.
+	rep, err = cl.Status(c.Context)
+	if err != nil {
+		return exitWith(1, "restart: the new server got ready, but then the supervisor stopped answering: %v", err)
+	}
+	if gone := rep.State == control.Stopping || rep.State == control.Stopped || rep.State == control.Failed; gone || rep.PID == 0 {
+		return exitWith(1, "restart: the new server got ready, but the gear is %s now (supervisor pid %d): a stop came in", rep.State, rep.SupervisorPID)
+	}
 	fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s, %s; %s\n",
 		rep.Server, rep.PID, rep.Listen, answered(rep.Status, set), rep.Handover)
 	warnAnswer(rep.Status, set)

@@ -39,6 +39,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBalancer(c, spec.Host); err != nil {
+		return err
+	}
 	if err := checkServerFile(g); err != nil {
 		return err
 	}

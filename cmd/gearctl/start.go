@@ -29,6 +29,9 @@ func startCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkBalancer(c, spec.Host); err != nil {
+				return err
+			}
 			return launch(c, g, spec, set)
 		},
 	}

@@ -19,12 +19,13 @@ func stopCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "stop",
 		Usage: "stop the server gracefully, then the supervisor; returns once no process of the gear is left",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "now", Usage: "kill the server at once instead of waiting for its graceful stop (also during one)"}},
 		Action: func(c *cli.Context) error {
 			g, err := gear(c)
 			if err != nil {
 				return err
 			}
-			msg, err := stopGear(c.Context, g)
+			msg, err := stopGear(c.Context, g, c.Bool("now"))
 			if err != nil {
 				return err
 			}
@@ -35,12 +36,18 @@ func stopCommand() *cli.Command {
 }
 
 // stopGear stops the supervisor, or a server whose supervisor died, and
-// says what it did.
-func stopGear(ctx context.Context, g control.Gear) (string, error) {
+// says what it did. A stop under way is joined: this one returns when it
+// is done, and kills only with now.
+func stopGear(ctx context.Context, g control.Gear, now bool) (string, error) {
 	cl := g.Client()
 	rep, err := cl.Status(ctx)
 	if errors.Is(err, control.ErrNoSupervisor) {
-		return stopOrphan(g)
+		// A supervisor may hold the gear without answering yet: it is
+		// starting, or its socket was removed and it opens it again.
+		rep, err = g.Await(ctx)
+		if errors.Is(err, control.ErrNoSupervisor) {
+			return stopOrphan(g)
+		}
 	}
 	if err != nil {
 		return "", exitWith(1, "%v", err)
@@ -54,7 +61,7 @@ func stopGear(ctx context.Context, g control.Gear) (string, error) {
 	if err == nil {
 		defer p.Close()
 	}
-	if err := cl.Stop(ctx); err != nil && p == nil {
+	if err := cl.Stop(ctx, now); err != nil && p == nil {
 		// Gone already (a concurrent stop): stop what may be left.
 		return stopOrphan(g)
 	}
@@ -82,6 +89,7 @@ func stopOrphan(g control.Gear) (string, error) {
 	pid, err := g.StopOrphan(newLogger(errWriter))
 	switch {
 	case errors.Is(err, pidfile.ErrLocked):
+		// One took the lock after stopGear found none.
 		return "", exitWith(1, "a supervisor is starting for %s; try again", g.Dir)
 	case errors.Is(err, pidfile.ErrStale):
 		return "not running (the server pidfile was stale; nothing was signalled)", nil
@@ -105,7 +113,7 @@ func waitGone(ctx context.Context, cl *control.Client) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
