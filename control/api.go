@@ -123,9 +123,17 @@ func (a *API) KeepSocket() error {
 	return nil
 }
 
+// closeWait is how long Close lets answers under way be written: those
+// that wait for the supervisor's end (stop, settled) are written at once.
+const closeWait = time.Second
+
 // Close stops serving and removes the socket.
 func (a *API) Close() {
-	a.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	if a.srv.Shutdown(ctx) != nil {
+		a.srv.Close()
+	}
 	os.Remove(a.path)
 }
 
@@ -198,14 +206,20 @@ func (a *API) settled(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stop joins the stop under way; ?now=1 kills at once (stop --now).
+// stop joins the stop under way (?now=1 kills at once: stop --now) and
+// answers when it is done with the final status, whose warnings say what
+// the stop could not do.
 func (a *API) stop(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("now") != "" {
 		a.sup.Kill()
 	} else {
 		a.sup.Stop()
 	}
-	reply(w, http.StatusAccepted, nil)
+	select {
+	case <-a.sup.Done():
+		reply(w, http.StatusOK, a.sup.Status())
+	case <-r.Context().Done():
+	}
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {

@@ -75,14 +75,17 @@ func (c *Client) Settled(ctx context.Context, settle time.Duration) (Status, err
 	return st, err
 }
 
-// Stop asks for a graceful stop and returns at once; a stop under way is
-// joined. With now, what runs is killed at once instead.
-func (c *Client) Stop(ctx context.Context, now bool) error {
+// Stop asks for a graceful stop and waits, within took, until it is done:
+// a stop under way is joined. With now, what runs is killed at once
+// instead. It returns the gear's last status.
+func (c *Client) Stop(ctx context.Context, now bool, took time.Duration) (Status, error) {
 	op := "stop"
 	if now {
 		op += "?now=1"
 	}
-	return c.do(ctx, 0, http.MethodPost, op, nil, nil)
+	var st Status
+	err := c.do(ctx, took, http.MethodPost, op, nil, &st)
+	return st, err
 }
 
 // Reload asks for the server's graceful reload and waits until it answers,

@@ -166,8 +166,9 @@ func (g Gear) forget(slot string) {
 
 // stopLeft stops the server a dead supervisor left in slot, if any, the way
 // a supervisor would: its own stop signal, SIGKILL to all that is left
-// after the stop timeout. Returns its PID, 0 if none ran.
-func (g Gear) stopLeft(slot string, log *slog.Logger) (int, error) {
+// after the stop timeout, then what of the gear still holds its port.
+// Returns its PID, 0 if none ran, and the address it served.
+func (g Gear) stopLeft(slot string, log *slog.Logger) (int, string, error) {
 	p, spec, err := g.orphan(slot)
 	if p != nil {
 		defer p.Close()
@@ -176,15 +177,26 @@ func (g Gear) stopLeft(slot string, log *slog.Logger) (int, error) {
 		g.forget(slot) // it names another process now: never signalled
 	}
 	if err != nil || p == nil {
-		return 0, err
+		return 0, "", err
 	}
 	if log == nil {
 		log = slog.Default()
 	}
+	// The new instance of a restart shares the listening socket with the
+	// server that still runs: only after the server is what holds it
+	// left over.
+	var socks sockets
+	if slot == current {
+		socks = listenersOf(p.PID(), spec.Port)
+	}
 	s := &Supervisor{log: log, force: make(chan struct{})}
 	s.stopInstance(adopt(nil, spec, p))
+	listen := addr(spec.Host, spec.Port)
+	if left := socks.sweep(g.Dir, time.Now().Add(killWait)); len(left) > 0 {
+		return p.PID(), listen, fmt.Errorf("processes of pid %d holding its port survived SIGKILL: %v", p.PID(), left)
+	}
 	g.forget(slot)
-	return p.PID(), nil
+	return p.PID(), listen, nil
 }
 
 // Lock takes the gear's lock, which a supervisor holds for its whole life:
@@ -211,7 +223,7 @@ func (g Gear) Run(lock *pidfile.Lock, spec Spec, opt Options, api APIOptions) er
 	defer lock.Unlock()
 	// The new instance of a restart its supervisor died in: the current one
 	// still serves, and is the one to adopt.
-	if _, err := g.stopLeft(candidate, opt.Logger); err != nil && !errors.Is(err, pidfile.ErrStale) {
+	if _, _, err := g.stopLeft(candidate, opt.Logger); err != nil && !errors.Is(err, pidfile.ErrStale) {
 		return err
 	}
 	orphan, orphanSpec, err := g.Orphan()
@@ -342,15 +354,15 @@ func (g Gear) restore(lock **pidfile.Lock, seen map[string][]byte) error {
 // StopOrphan stops what a dead supervisor left running — the server, and
 // the new instance of a restart it died in — the way a supervisor would.
 // It takes the gear's lock, so that no supervisor adopts it meanwhile.
-// Returns the server's PID, 0 if none ran.
-func (g Gear) StopOrphan(log *slog.Logger) (int, error) {
+// Returns the server's PID, 0 if none ran, and the address it served.
+func (g Gear) StopOrphan(log *slog.Logger) (pid int, listen string, err error) {
 	lock, err := pidfile.TryLock(g.lockFile())
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer lock.Unlock()
-	if _, err := g.stopLeft(candidate, log); err != nil && !errors.Is(err, pidfile.ErrStale) {
-		return 0, err
+	if _, _, err := g.stopLeft(candidate, log); err != nil && !errors.Is(err, pidfile.ErrStale) {
+		return 0, "", err
 	}
 	return g.stopLeft(current, log)
 }

@@ -72,9 +72,11 @@ func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
 		Dir:   spec.Dir,
 		Env:   spec.Env,
 		Files: files,
-		// Its own group: terminal signals meant for the supervisor do not
-		// reach it, and a stop can address all its workers at once.
-		Sys: &syscall.SysProcAttr{Setpgid: true},
+		// Its own session and group: terminal signals meant for the
+		// supervisor do not reach it, a stop can address all its workers
+		// at once, and a daemon it double-forks stays findable by its
+		// session after this supervisor is gone.
+		Sys: &syscall.SysProcAttr{Setsid: true},
 	}
 	p, exited, err := r.start(spec.Path, spec.Args, attr)
 	if err != nil {
@@ -220,13 +222,13 @@ func (in *instance) kill(deadline time.Time) []int {
 		// signalled only while its leader is seen alive.
 		unix.Kill(-in.pid, syscall.SIGKILL)
 	}
-	return killAll(in.processes, in.pid, deadline)
+	return killAll(in.processes, func(pid int) bool { return ofServer(pid, in.pid) }, deadline)
 }
 
 // killAll SIGKILLs what list returns, again and again (a process may fork
 // while being killed), until the list is empty or the deadline passes. Each
-// one is checked to be ours or of group before it is signalled.
-func killAll(list func() []int, group int, deadline time.Time) []int {
+// one is checked by owns before it is signalled.
+func killAll(list func() []int, owns func(pid int) bool, deadline time.Time) []int {
 	for {
 		pids := list()
 		if len(pids) == 0 {
@@ -236,7 +238,7 @@ func killAll(list func() []int, group int, deadline time.Time) []int {
 			return pids
 		}
 		for _, pid := range pids {
-			signalMember(pid, group, syscall.SIGKILL)
+			signalIf(pid, owns, syscall.SIGKILL)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

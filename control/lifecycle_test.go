@@ -43,7 +43,7 @@ func TestConcurrentStopsJoinTheGracefulStop(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			NewClient(sock).Stop(ctx, false) // late ones find the API closed
+			NewClient(sock).Stop(ctx, false, 0) // late ones find the API closed
 		}()
 	}
 	wg.Wait()

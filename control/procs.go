@@ -1,7 +1,11 @@
 package control
 
 import (
+	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/shirou/gopsutil/v4/process"
 )
@@ -43,4 +47,21 @@ func Processes(supervisor int, roots ...int) []ProcessInfo {
 		out = append(out, info)
 	}
 	return out
+}
+
+// Describe names processes for a message: "pid N (command line)", the
+// command line cut at 60 bytes.
+func Describe(pids []int) string {
+	parts := make([]string, 0, len(pids))
+	for _, pid := range pids {
+		cmd := ""
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); err == nil {
+			cmd = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+		}
+		if len(cmd) > 60 {
+			cmd = cmd[:60] + "…"
+		}
+		parts = append(parts, fmt.Sprintf("pid %d (%s)", pid, cmd))
+	}
+	return strings.Join(parts, ", ")
 }

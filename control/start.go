@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gearctl/gearctl/pidfile"
@@ -75,6 +76,9 @@ func (s *Supervisor) record(slot string, in *instance) {
 func (s *Supervisor) spawn(spec Spec, deadline time.Time) (*instance, error) {
 	if err := s.ensureListener(spec); err != nil {
 		return nil, err
+	}
+	if g := s.opt.gear; g != nil {
+		spec.Env = append(slices.Clip(spec.Env), GearVar+"="+g.Dir)
 	}
 	said := s.readyLine(spec)
 	out, err := s.out.newStream()

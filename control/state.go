@@ -50,6 +50,11 @@ type Status struct {
 	Detail string `json:"detail,omitempty"`
 	// Handover says how the last restart passed the traffic on.
 	Handover string `json:"handover,omitempty"`
+	// Warnings are what the supervisor could not do as asked, latest
+	// last: a server killed after its stop timeout, processes that
+	// survived SIGKILL, a load balancer that was not told. A stop starts
+	// them afresh.
+	Warnings []string `json:"warnings,omitempty"`
 	// Settings are the current spec's (see Spec.Settings).
 	Settings json.RawMessage `json:"settings,omitempty"`
 }

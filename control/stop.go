@@ -3,6 +3,7 @@ package control
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 )
@@ -32,19 +33,20 @@ func (s *Supervisor) stopInstance(in *instance) {
 	select {
 	case <-gone:
 	case <-timer.C:
-		s.log.Warn(fmt.Sprintf("%s pid %d did not stop within %s; killing it", in.spec.Name, in.pid, in.spec.StopTimeout))
+		s.warn(fmt.Sprintf("%s pid %d did not stop within %s; killing it", in.spec.Name, in.pid, in.spec.StopTimeout))
 	case <-s.force:
 		s.log.Warn(fmt.Sprintf("killing %s pid %d", in.spec.Name, in.pid))
 	}
 	// After a graceful exit this only finds workers the master left behind.
 	if left := in.kill(time.Now().Add(killWait)); len(left) > 0 {
-		s.log.Error(fmt.Sprintf("processes of %s pid %d survived SIGKILL: %v", in.spec.Name, in.pid, left))
+		s.warn(fmt.Sprintf("processes of %s pid %d survived SIGKILL: %v", in.spec.Name, in.pid, left))
 	}
 }
 
 // shutdown stops everything of the gear and returns Run's result: cause, or
 // an error when a process could not be ended.
 func (s *Supervisor) shutdown(cause error) error {
+	s.update(func(st *Status) { st.Warnings = nil })
 	s.setState(Stopping, "")
 	// Stopping is published before the drain so that an agent check says
 	// "drain" at once.
@@ -57,7 +59,15 @@ func (s *Supervisor) shutdown(cause error) error {
 		op.reply <- ErrStopped
 	}
 	s.answerReload(ErrStopped)
+	// What holds the gear's listening sockets outside the process tree
+	// after the stop is of a server a dead supervisor started, adopted by
+	// this one: they are learned while the server still runs.
+	socks := sockets{}
+	if ino, ok := inode(s.listener); ok {
+		socks[ino] = true
+	}
 	if s.cur != nil {
+		maps.Copy(socks, listenersOf(s.cur.pid, s.cur.spec.Port))
 		s.beforeStop()
 		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.cur.pid))
 		s.stopInstance(s.cur)
@@ -68,10 +78,15 @@ func (s *Supervisor) shutdown(cause error) error {
 	s.retiring.Wait()
 	// Orphans of earlier instances and daemons that left their group are
 	// still descendants: this process is their subreaper.
-	left := killAll(func() []int { return Descendants(os.Getpid()) }, 0, time.Now().Add(killWait))
+	deadline := time.Now().Add(killWait)
+	left := killAll(func() []int { return Descendants(os.Getpid()) }, func(pid int) bool { return ofServer(pid, 0) }, deadline)
 	if g := s.opt.gear; g != nil {
+		left = append(left, socks.sweep(g.Dir, deadline)...)
 		g.forget(current)
 		g.forget(candidate)
+	}
+	if len(left) > 0 {
+		s.warn(fmt.Sprintf("processes left after stop: %v", left))
 	}
 	var failed *FailError
 	switch {

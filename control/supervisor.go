@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -27,8 +28,9 @@ type Options struct {
 	// BeforeStop is called before a serving instance is stopped with
 	// nothing to take over its socket (a final stop, or a restart of a
 	// server that binds its own port): a load balancer drains the gear
-	// first. It runs on the supervisor's goroutine and must be bounded.
-	BeforeStop func()
+	// first. It runs on the supervisor's goroutine and must be bounded; an
+	// error is what the balancer could not be told, a warning of the stop.
+	BeforeStop func() error
 	// Handover is called when a restart moves the gear to another address,
 	// once the new instance is ready and before the old one is stopped: a
 	// load balancer registers the new address and drains the old one. An
@@ -325,8 +327,25 @@ func (s *Supervisor) update(f func(*Status)) {
 // about to stop serving.
 func (s *Supervisor) beforeStop() {
 	if s.opt.BeforeStop != nil {
-		s.opt.BeforeStop()
+		if err := s.opt.BeforeStop(); err != nil {
+			s.warn(err.Error())
+		}
 	}
+}
+
+// maxWarnings bounds Status.Warnings: the latest are kept.
+const maxWarnings = 10
+
+// warn logs msg as a warning and keeps it in Status.Warnings, where the
+// command that asked for the stop or restart under way reads it.
+func (s *Supervisor) warn(msg string) {
+	s.log.Warn(msg)
+	s.update(func(st *Status) {
+		st.Warnings = append(st.Warnings, msg)
+		if n := len(st.Warnings); n > maxWarnings {
+			st.Warnings = slices.Clone(st.Warnings[n-maxWarnings:])
+		}
+	})
 }
 
 func (s *Supervisor) handoverHook(from, to Spec) error {

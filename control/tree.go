@@ -14,7 +14,7 @@ import (
 
 // proc is what the process tree needs of one /proc entry.
 type proc struct {
-	pid, ppid, pgid int
+	pid, ppid, pgid, sid int
 }
 
 // readProc parses /proc/PID/stat. The command name may hold spaces and
@@ -34,7 +34,8 @@ func readProc(pid int) (proc, error) {
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
-	return proc{pid: pid, ppid: ppid, pgid: pgid}, nil
+	sid, _ := strconv.Atoi(string(f[3]))
+	return proc{pid: pid, ppid: ppid, pgid: pgid, sid: sid}, nil
 }
 
 // processTable lists every process visible in /proc.
@@ -54,8 +55,9 @@ func processTable() []proc {
 }
 
 // Descendants returns the PIDs below root in the process tree, and those in
-// root's process group (workers whose parent died were re-parented away from
-// root but kept the group), root itself excluded.
+// root's process group or session (workers whose parent died, and daemons
+// that double-forked, were re-parented away from root but kept the group or
+// the session a server gets of its own), root itself excluded.
 func Descendants(root int) []int {
 	procs := processTable()
 	children := make(map[int][]int)
@@ -77,7 +79,7 @@ func Descendants(root int) []int {
 	walk(root)
 	if root != os.Getpid() {
 		for _, p := range procs {
-			if p.pgid == root && !seen[p.pid] {
+			if (p.pgid == root || p.sid == root) && !seen[p.pid] {
 				seen[p.pid] = true
 				out = append(out, p.pid)
 				walk(p.pid)
@@ -175,11 +177,24 @@ func descendsFrom(pid, ancestor int) bool {
 	return false
 }
 
-// signalMember signals pid only if it is still a descendant of this
-// process or, for group > 0, in that process group or below its leader.
-// The pidfd pins the process first, so the check and the signal are about
-// the same process even if pid is reused in between.
-func signalMember(pid, group int, sig syscall.Signal) error {
+// ofServer reports whether pid belongs to the server whose master is
+// leader (0 for none): below this process, or in the leader's process
+// group or session, or below the leader.
+func ofServer(pid, leader int) bool {
+	if descendsFrom(pid, os.Getpid()) {
+		return true
+	}
+	if leader <= 0 {
+		return false
+	}
+	p, err := readProc(pid)
+	return err == nil && (p.pgid == leader || p.sid == leader || descendsFrom(pid, leader))
+}
+
+// signalIf signals pid only if owns says it still belongs to what is being
+// stopped. The pidfd pins the process first, so the check and the signal
+// are about the same process even if pid is reused in between.
+func signalIf(pid int, owns func(pid int) bool, sig syscall.Signal) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if err == unix.ESRCH {
@@ -188,12 +203,7 @@ func signalMember(pid, group int, sig syscall.Signal) error {
 		return err
 	}
 	defer unix.Close(fd)
-	p, err := readProc(pid)
-	if err != nil {
-		return os.ErrProcessDone
-	}
-	ours := descendsFrom(pid, os.Getpid()) || (group > 0 && (p.pgid == group || descendsFrom(pid, group)))
-	if !ours {
+	if !owns(pid) {
 		return os.ErrProcessDone
 	}
 	err = unix.PidfdSendSignal(fd, sig, nil, 0)

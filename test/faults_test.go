@@ -828,3 +828,116 @@ func mustReadFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// daemonCode, after the example application, makes a module that, when
+// imported by a server worker, double-forks a daemon that keeps the worker's descriptors
+// (the listening socket among them) and sleeps: a background job started
+// the careless way. With DAEMON_SETSID set the daemon also leaves the
+// session; with DAEMON_EXEC it then execs sleep with an empty environment,
+// shedding the gear's mark. Its PID is written to daemon.pid.
+const daemonCode = `
+
+def _daemonize():
+    import os, time
+    if os.path.exists("daemon.pid"):
+        return
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    if os.environ.get("DAEMON_SETSID"):
+        os.setsid()
+    if os.fork() == 0:
+        with open("daemon.pid.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("daemon.pid.tmp", "daemon.pid")
+        if os.environ.get("DAEMON_EXEC"):
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    os.set_inheritable(int(fd), True)
+                except OSError:
+                    pass
+            os.execve("/bin/sleep", ["sleep", "600"], {})
+        time.sleep(600)
+    os._exit(0)
+
+
+_daemonize()
+`
+
+// TestFaultDaemonOutlivesSupervisor SIGKILLs the supervisor of a gear whose
+// application double-forked a daemon holding the listening socket, then
+// stops the gear, directly or after a start adopted its server: the daemon
+// is found (by its session, or when it left that too, by the socket it
+// holds and the gear's mark) and ended, the port is free, and the next
+// start binds it.
+func TestFaultDaemonOutlivesSupervisor(t *testing.T) {
+	t.Parallel()
+	for _, session := range []string{"same-session", "own-session"} {
+		for _, via := range []string{"stop", "start-then-stop"} {
+			t.Run(session+"/"+via, func(t *testing.T) {
+				t.Parallel()
+				b, daemon := daemonGear(t, session == "own-session", false)
+				if via == "start-then-stop" {
+					b.do(append([]string{"start", "--port", strconv.Itoa(b.port), "--server", "gunicorn"}, daemonFlags...)...).want(t, 0)
+				}
+				r := b.stop()
+				if alive(daemon) {
+					t.Errorf("daemon pid %d survived the stop: %s\nstop said: %s%s", daemon.pid, cmdline(daemon.pid), r.stdout, r.stderr)
+				}
+				os.Remove(filepath.Join(b.app, "daemon.pid"))
+				b.start("gunicorn", daemonFlags...)
+				b.stop()
+			})
+		}
+	}
+}
+
+// TestFaultPortStillHeld: a daemon that shed the gear's mark (an exec with
+// an empty environment) outside the gear's session keeps the listening
+// socket after its supervisor was SIGKILLed. It is not the gear's to kill
+// by what can be proved, so it is left alone, and stop says the port is
+// still held, by whom, and exits 1, instead of "stopped".
+func TestFaultPortStillHeld(t *testing.T) {
+	t.Parallel()
+	b, daemon := daemonGear(t, true, true)
+	t.Cleanup(func() { killProc(daemon) })
+	r := b.do("stop")
+	want := fmt.Sprintf("port %d is still listened on by pid %d (sleep 600)", b.port, daemon.pid)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("stop: exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+	}
+	if !alive(daemon) {
+		t.Errorf("the unmarked daemon pid %d was signalled", daemon.pid)
+	}
+}
+
+// daemonFlags start daemonGear's gear.
+var daemonFlags = []string{"--workers", "1", "--app", "daemon_app.py"}
+
+// daemonGear starts a gunicorn gear whose application double-forked a
+// daemon (see daemonCode), then SIGKILLs the supervisor.
+func daemonGear(t *testing.T, setsid, exec bool) (*bgGear, proc) {
+	t.Helper()
+	needServer(t, "gunicorn")
+	b := newBGGear(t, map[string]string{"daemon_app.py": helloSource + daemonCode})
+	if setsid {
+		b.env = append(b.env, "DAEMON_SETSID=1")
+	}
+	if exec {
+		b.env = append(b.env, "DAEMON_EXEC=1")
+	}
+	_, sup := b.start("gunicorn", daemonFlags...)
+	var daemon proc
+	if !eventually(waitLine, func() bool {
+		text, err := os.ReadFile(filepath.Join(b.app, "daemon.pid"))
+		pid, _ := strconv.Atoi(string(text))
+		var ok bool
+		daemon, ok = readProc(pid)
+		return err == nil && ok && (!exec || strings.HasPrefix(cmdline(pid), "sleep"))
+	}) {
+		t.Fatal("the application's daemon never wrote daemon.pid")
+	}
+	b.killSupervisor(sup)
+	return b, daemon
+}

@@ -43,13 +43,16 @@ func TestHAProxyHungDuringStop(t *testing.T) {
 		}
 	})
 	t0 := time.Now()
-	b.stop()
+	r := b.stop()
 	// stop itself gives up on the supervisor after stop-timeout + 10 s.
 	if took, bound := time.Since(t0), stopTimeout+10*time.Second; took > bound {
 		t.Errorf("stop with haproxy hung took %s; want at most %s", took.Round(time.Millisecond), bound)
 	}
+	said := regexp.MustCompile(`could not tell haproxy unix:\S+ to drain server g1: no answer within \S+; it may stay in backend express until the next registration`)
+	if n := len(said.FindAllString(r.stderr, -1)); n != 1 {
+		t.Errorf("stop says %d times what haproxy was not told; want once:\n%s", n, r.stderr)
+	}
 	logs := b.do("logs", "-n", "200").want(t, 0)
-	said := regexp.MustCompile(`haproxy unix:\S+: no answer within \S+; the server g1 may stay in backend express until the next registration`)
 	if n := len(said.FindAllString(logs.stdout, -1)); n != 1 {
 		t.Errorf("the log says %d times what haproxy was not told; want once:\n%s", n, tail(logs.stdout, 20))
 	}

@@ -15,9 +15,10 @@ import (
 // answer.
 
 // lifecycleApp starts a helper process at import, as applications do with
-// subprocess.Popen, and answers /slow after 4 s.
+// subprocess.Popen, one that ignores TERM and HUP, and answers /slow after
+// 4 s.
 const lifecycleApp = `import os, subprocess, time
-helper = subprocess.Popen(["sleep", "120"])
+helper = subprocess.Popen(["sh", "-c", "trap '' TERM HUP; sleep 120"])
 
 def application(environ, start_response):
     if environ.get("PATH_INFO") == "/slow":
@@ -30,15 +31,23 @@ def application(environ, start_response):
 // outlives the server's workers; reload waits for the workers only and
 // succeeds, the master keeping its PID. (Before: reload waited for every
 // earlier descendant, the helper included, and failed after the start
-// timeout with an empty cause, stopping the gear.)
+// timeout with an empty cause, stopping the gear; the same for a
+// --command.)
 func TestLifecycleReloadWithHelpers(t *testing.T) {
 	t.Parallel()
-	for _, name := range socketServers {
+	for _, name := range append(socketServers, "command") {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			needServer(t, name)
+			args := []string{"--start-timeout", "15s"}
+			if name == "command" {
+				// gunicorn given as a command line: reload is its HUP.
+				needServer(t, "gunicorn")
+				args = append(args, "--command", debianPython+" -m gunicorn --bind fd://{fd} --workers 2 wsgi:application")
+			} else {
+				needServer(t, name)
+			}
 			b := newBGGear(t, map[string]string{"wsgi.py": lifecycleApp})
-			pid, _ := b.start(name, "--start-timeout", "15s")
+			pid, _ := b.start(name, args...)
 			b.do("reload").want(t, 0).has(t, fmt.Sprintf(`^gearctl: reloaded %s pid %d, GET / answered 200 OK$`, name, pid))
 			if st := b.ready(name); st.PID != pid {
 				t.Errorf("after reload status names pid %d; want the same master %d", st.PID, pid)

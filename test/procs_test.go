@@ -124,15 +124,25 @@ func tagged(tag string) []int {
 	return pids
 }
 
-// killTagged SIGKILLs pid if it still carries tag; the pidfd keeps the
-// check and the kill about the same process.
+// killTagged SIGKILLs pid if it still carries tag.
 func killTagged(pid int, tag string) {
+	killIf(pid, func() bool { return hasTag(pid, tag) })
+}
+
+// killProc SIGKILLs p if it still runs: same PID, same start.
+func killProc(p proc) {
+	killIf(p.pid, func() bool { return alive(p) })
+}
+
+// killIf SIGKILLs pid if still says so; the pidfd keeps the check and the
+// kill about the same process.
+func killIf(pid int, still func() bool) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
 	}
 	defer unix.Close(fd)
-	if hasTag(pid, tag) {
+	if still() {
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	}
 }

@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,8 +126,8 @@ func TestSecurityForgedSpecFile(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "server.json is owned by nobody") {
 		t.Errorf("start: exit %d, stderr %q; want 2, server.json is owned by nobody", r.code, r.stderr)
 	}
-	if r := b.do("stop"); r.code == 0 || !strings.Contains(r.stderr, "server.json is owned by nobody") {
-		t.Errorf("stop: exit %d, stderr %q; want a failure naming server.json", r.code, r.stderr)
+	if r := b.do("stop"); r.code != 2 || !strings.Contains(r.stderr, "server.json is owned by nobody") {
+		t.Errorf("stop: exit %d, stderr %q; want 2, naming server.json", r.code, r.stderr)
 	}
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Errorf("pid %d, named by the forged record, is gone: %v", pid, err)
@@ -184,6 +185,37 @@ func TestSecurityLogDirRemoved(t *testing.T) {
 	b.stop()
 }
 
+// killSupervisor SIGKILLs the gear's supervisor and waits until it is gone,
+// leaving its server running without it.
+func (b *bgGear) killSupervisor(sup int) {
+	b.t.Helper()
+	if err := syscall.Kill(sup, syscall.SIGKILL); err != nil {
+		b.t.Fatal(err)
+	}
+	if !eventually(10*time.Second, func() bool { return !isGearctl(sup) }) {
+		b.t.Fatalf("supervisor pid %d outlived SIGKILL", sup)
+	}
+}
+
+// forgeSpec edits the recorded server.json with edit, as its owner could,
+// keeping its mode.
+func (b *bgGear) forgeSpec(edit func(spec map[string]any)) {
+	b.t.Helper()
+	path := filepath.Join(b.dir, "server.json")
+	var spec map[string]any
+	text, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(text, &spec)
+	}
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	edit(spec)
+	forged, _ := json.Marshal(spec)
+	writeFile(b.t, path, string(forged))
+	os.Chmod(path, 0o600)
+}
+
 // TestSecurityRecordedArgvNotRun: a supervisor adopting a server rebuilds
 // its spec from the recorded settings; an argv and signal map edited into
 // server.json are never used, even in a file the caller owns.
@@ -191,27 +223,12 @@ func TestSecurityRecordedArgvNotRun(t *testing.T) {
 	t.Parallel()
 	b := newBGGear(t, nil)
 	pid, sup := b.start("wsgiref")
-	if err := syscall.Kill(sup, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if !eventually(10*time.Second, func() bool { return !isGearctl(sup) }) {
-		t.Fatalf("supervisor pid %d outlived SIGKILL", sup)
-	}
-	path := filepath.Join(b.dir, "server.json")
-	var spec map[string]any
-	b2, err := os.ReadFile(path)
-	if err == nil {
-		err = json.Unmarshal(b2, &spec)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.killSupervisor(sup)
 	marker := filepath.Join(tempDir(t), "ran")
-	spec["Path"], spec["Args"] = "/bin/sh", []string{"/bin/sh", "-c", "touch " + marker + "; exec sleep 600"}
-	spec["Signals"] = map[string]int{"Stop": 9}
-	forged, _ := json.Marshal(spec)
-	writeFile(t, path, string(forged))
-	os.Chmod(path, 0o600)
+	b.forgeSpec(func(spec map[string]any) {
+		spec["Path"], spec["Args"] = "/bin/sh", []string{"/bin/sh", "-c", "touch " + marker + "; exec sleep 600"}
+		spec["Signals"] = map[string]int{"Stop": 9}
+	})
 
 	b.start("wsgiref") // adopts pid
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -228,6 +245,28 @@ func TestSecurityRecordedArgvNotRun(t *testing.T) {
 		t.Error("the restart ran the argv edited into server.json")
 	}
 	b.stop()
+}
+
+// TestSecurityRecordedSignalNotSent: a stop of a server left without its
+// supervisor sends the stop signal its settings give (gunicorn: TERM, a
+// graceful stop), not the SIGKILL edited into server.json: the request in
+// flight gets its answer. (The attack: a forged "Stop": 9 made
+// root's stop SIGKILL what the record named.)
+func TestSecurityRecordedSignalNotSent(t *testing.T) {
+	t.Parallel()
+	needServer(t, "gunicorn")
+	b := newBGGear(t, map[string]string{"wsgi.py": lifecycleApp})
+	_, sup := b.start("gunicorn")
+	b.killSupervisor(sup)
+	b.forgeSpec(func(spec map[string]any) {
+		spec["Signals"] = map[string]any{"Stop": 9, "Group": true}
+	})
+	req := startRequest(t, b.port, "/slow")
+	time.Sleep(500 * time.Millisecond) // in the worker before the stop
+	b.stop()
+	if res := req.answer(t); res.err != nil || res.code != http.StatusOK {
+		t.Fatalf("request in flight during the stop: %d %v; want 200 from a graceful stop", res.code, res.err)
+	}
 }
 
 // TestSecurityStateRemoved: the control socket, or the whole state dir,

@@ -260,46 +260,44 @@ func (b *balancer) onChange(st control.Status) {
 }
 
 // beforeStop drains the gear and waits, at most the stop timeout, until
-// haproxy has no session open on it.
-func (b *balancer) beforeStop() {
+// haproxy has no session open on it. It returns what haproxy could not be
+// told, for the stop to say.
+func (b *balancer) beforeStop() error {
 	b.mu.Lock()
 	b.draining = true
 	reg, cancelUp := b.reg, b.cancelUp
 	b.mu.Unlock()
 	if reg == nil {
-		return
+		return nil
 	}
 	if cancelUp != nil {
 		cancelUp()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.drain+5*time.Second)
 	defer cancel()
-	if err := reg.Drain(ctx, b.drain); err != nil && !b.lost(reg, err) {
-		b.log.Warn("haproxy: drain: " + err.Error())
+	if err := reg.Drain(ctx, b.drain); err != nil {
+		return b.failed(reg, "drain", err)
 	}
+	return nil
 }
 
-// lost reports whether err says haproxy does not answer, and then says
-// once what it was not told. The stop goes on without it: a hung haproxy
-// must not hold the gear, and the next registration of the same server
-// takes over what is left in the backend.
-func (b *balancer) lost(reg *haproxy.Registration, err error) bool {
+// failed says what op could not tell haproxy. When haproxy does not
+// answer, the stop goes on without it — a hung haproxy must not hold the
+// gear, and the next registration of the same server takes over what is
+// left in the backend — and it is not asked again.
+func (b *balancer) failed(reg *haproxy.Registration, op string, err error) error {
 	if !errors.Is(err, haproxy.ErrUnavailable) {
-		return false
+		return fmt.Errorf("haproxy: %s: %w", op, err)
 	}
 	b.mu.Lock()
-	told := b.unreachable
 	b.unreachable = true
 	b.mu.Unlock()
-	if !told {
-		why := err.Error()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-			why = fmt.Sprintf("no answer within %s", haproxy.DefaultTimeout)
-		}
-		b.log.Warn(fmt.Sprintf("haproxy %s: %s; the server %s may stay in backend %s until the next registration",
-			b.client, why, reg.Server, reg.Backend))
+	why := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		why = fmt.Sprintf("no answer within %s", haproxy.DefaultTimeout)
 	}
-	return true
+	return fmt.Errorf("could not tell haproxy %s to %s server %s: %s; it may stay in backend %s until the next registration",
+		b.client, op, reg.Server, why, reg.Backend)
 }
 
 // close deletes the server from haproxy and stops answering agent checks.
@@ -319,8 +317,8 @@ func (b *balancer) close() {
 		if !skip {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := reg.Down(ctx); err != nil && !b.lost(reg, err) {
-				b.log.Warn("haproxy: " + err.Error())
+			if err := reg.Down(ctx); err != nil {
+				b.log.Warn(b.failed(reg, "delete", err).Error())
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/gearctl/gearctl/control"
@@ -37,7 +39,7 @@ func stopCommand() *cli.Command {
 
 // stopGear stops the supervisor, or a server whose supervisor died, and
 // says what it did. A stop under way is joined: this one returns when it
-// is done, and kills only with now.
+// is done, and kills only with now. Stopped means the port is free too.
 func stopGear(ctx context.Context, g control.Gear, now bool) (string, error) {
 	cl := g.Client()
 	rep, err := cl.Status(ctx)
@@ -61,16 +63,20 @@ func stopGear(ctx context.Context, g control.Gear, now bool) (string, error) {
 	if err == nil {
 		defer p.Close()
 	}
-	if err := cl.Stop(ctx, now); err != nil && p == nil {
-		// Gone already (a concurrent stop): stop what may be left.
-		return stopOrphan(g)
-	}
-	// A failed request with the supervisor pinned is a concurrent stop
-	// that got there first: waiting for the supervisor is the same.
 	wait := 30 * time.Second
 	if set, err := storedSettings(rep); err == nil {
 		wait = set.StopTimeout
 	}
+	last, err := cl.Stop(ctx, now, wait+killGrace)
+	if err != nil && p == nil {
+		// Gone already (a concurrent stop): stop what may be left.
+		return stopOrphan(g)
+	}
+	for _, w := range last.Warnings {
+		fmt.Fprintln(errWriter, "gearctl: warning: "+w)
+	}
+	// The answer comes just before the supervisor's exit, or not at all
+	// when it was killed: its end is what is waited for.
 	ctx, cancel := context.WithTimeout(ctx, wait+killGrace)
 	defer cancel()
 	if p != nil {
@@ -81,12 +87,15 @@ func stopGear(ctx context.Context, g control.Gear, now bool) (string, error) {
 	if err != nil {
 		return "", exitWith(1, "supervisor pid %d still stopping after %s", rep.SupervisorPID, wait+killGrace)
 	}
+	if err := portFree(ctx, rep.Listen); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("stopped %s pid %d", rep.Server, rep.PID), nil
 }
 
 // stopOrphan stops a server left without its supervisor, if there is one.
 func stopOrphan(g control.Gear) (string, error) {
-	pid, err := g.StopOrphan(newLogger(errWriter))
+	pid, listen, err := g.StopOrphan(newLogger(errWriter))
 	switch {
 	case errors.Is(err, pidfile.ErrLocked):
 		// One took the lock after stopGear found none.
@@ -95,12 +104,49 @@ func stopOrphan(g control.Gear) (string, error) {
 		return "not running (the server pidfile was stale; nothing was signalled)", nil
 	case errors.Is(err, pidfile.ErrGarbage):
 		return "", garbage(err)
+	case errors.Is(err, pidfile.ErrUntrusted):
+		return "", untrusted(err)
 	case err != nil:
 		return "", exitWith(1, "%v", err)
 	case pid == 0:
 		return "not running", nil
 	}
+	if err := portFree(context.Background(), listen); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("stopped server pid %d, which ran without its supervisor", pid), nil
+}
+
+// portFreeWithin is how long a port may stay listened on after the last
+// process of the gear is gone: the kernel closes sockets as it reaps.
+const portFreeWithin = time.Second
+
+// portFree fails, exit 1, when something still listens on the gear's
+// address after its stop: whoever holds it is named, so that a stop never
+// says stopped while a next start would fail on the port.
+func portFree(ctx context.Context, listen string) error {
+	_, port, err := net.SplitHostPort(listen)
+	n, _ := strconv.Atoi(port)
+	if err != nil || n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, portFreeWithin)
+	defer cancel()
+	for {
+		held, pids := control.PortHolders(n)
+		if !held {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			who := "a process this user cannot see"
+			if len(pids) > 0 {
+				who = control.Describe(pids)
+			}
+			return exitWith(1, "stopped, but port %d is still listened on by %s", n, who)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // waitGone waits until the control socket stops answering: a supervisor
