@@ -9,8 +9,8 @@ import (
 // Config is everything that decides how one gear's application is served,
 // gathered from flags and environment by the CLI.
 type Config struct {
-	// Server is a catalog name: gunicorn, uwsgi, apache, mod_wsgi-express,
-	// wsgiref or command ("auto" is resolved before a Spec is built).
+	// Server is a catalog name (see Names); "auto" or "" picks one with
+	// Auto.
 	Server string
 	App    App
 	// Chdir is the application's directory (absolute).

@@ -1,7 +1,6 @@
 package cartridge
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gearctl/gearctl/internal/relay"
 	"golang.org/x/sys/unix"
 )
 
@@ -150,9 +149,6 @@ var (
 	drainAfterExit = time.Second
 )
 
-// tailLines is how many of a step's last lines a StepError keeps.
-const tailLines = 20
-
 // step is one program run to completion on the application's behalf.
 type step struct {
 	name    string
@@ -203,10 +199,15 @@ func (s step) run(ctx context.Context) error {
 	}
 	pid := cmd.Process.Pid
 
-	t := &tail{max: tailLines}
+	var t relay.Tail
 	copied := make(chan struct{})
 	go func() {
-		relayLines(r, out, t)
+		// Line by line, so that lines of the step never interleave with
+		// gearctl's own.
+		relay.Lines(r, func(line []byte) {
+			out.Write(line)
+			t.Add(line)
+		})
 		close(copied)
 	}()
 	exited := make(chan struct{})
@@ -236,7 +237,7 @@ func (s step) run(ctx context.Context) error {
 	r.SetReadDeadline(time.Now().Add(drainAfterExit))
 	<-copied
 
-	e := &StepError{Step: s.name, Tail: t.lines()}
+	e := &StepError{Step: s.name, Tail: t.Lines()}
 	switch {
 	case stopped && ctx.Err() != nil:
 		e.Canceled = true
@@ -266,49 +267,3 @@ func waitExited(pid int) {
 		}
 	}
 }
-
-// relayLines copies r to out a line at a time, so that lines of the step
-// never interleave with gearctl's own, and keeps the last lines in t. Lines
-// longer than the buffer go through in pieces.
-func relayLines(r io.Reader, out io.Writer, t *tail) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			out.Write(chunk)
-			line = append(line, chunk...)
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if len(line) > 0 {
-			if line[len(line)-1] != '\n' {
-				out.Write([]byte{'\n'}) // a last line without its end
-			}
-			t.add(strings.TrimRight(string(line), "\r\n"))
-			line = line[:0]
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// tail keeps the last max lines, each cut to a screen's width.
-type tail struct {
-	max int
-	buf []string
-}
-
-func (t *tail) add(line string) {
-	if len(line) > 500 {
-		line = strings.ToValidUTF8(line[:500], "") + "…"
-	}
-	if len(t.buf) == t.max {
-		t.buf = append(t.buf[:0], t.buf[1:]...)
-	}
-	t.buf = append(t.buf, line)
-}
-
-func (t *tail) lines() []string { return append([]string(nil), t.buf...) }

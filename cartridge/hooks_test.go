@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/gearctl/gearctl/internal/relay"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -70,7 +71,7 @@ func TestHookMissingOrNotExecutable(t *testing.T) {
 }
 
 func TestHookFails(t *testing.T) {
-	h := hookDir(t, map[string]string{"pre_build": "for i in $(seq 1 30); do echo line $i; done\nexit 7\n"})
+	h := hookDir(t, map[string]string{"pre_build": "for i in $(seq 1 50); do echo line $i; done\nexit 7\n"})
 	var out bytes.Buffer
 	h.Out = &out
 	err := h.Run(context.Background(), "pre_build")
@@ -81,11 +82,11 @@ func TestHookFails(t *testing.T) {
 	if se.Code != 7 || se.ExitCode() != 7 || se.Error() != "pre_build hook: exit status 7" {
 		t.Errorf("%q code %d exit code %d; want exit status 7", se.Error(), se.Code, se.ExitCode())
 	}
-	if len(se.Tail) != tailLines || se.Tail[0] != "line 11" || se.Tail[tailLines-1] != "line 30" {
-		t.Errorf("tail %q; want lines 11 to 30", se.Tail)
+	if len(se.Tail) != relay.TailLines || se.Tail[0] != "line 11" || se.Tail[relay.TailLines-1] != "line 50" {
+		t.Errorf("tail %q; want lines 11 to 50", se.Tail)
 	}
-	if strings.Count(out.String(), "\n") != 30 {
-		t.Errorf("output has %d lines; want all 30", strings.Count(out.String(), "\n"))
+	if strings.Count(out.String(), "\n") != 50 {
+		t.Errorf("output has %d lines; want all 50", strings.Count(out.String(), "\n"))
 	}
 }
 
@@ -202,20 +203,5 @@ func TestHookNotFoundInterpreter(t *testing.T) {
 	var se *StepError
 	if !errors.As(err, &se) || se.Err == nil || se.ExitCode() != 127 {
 		t.Fatalf("%v; want a hook that could not be started, exit code 127", err)
-	}
-}
-
-func TestRelayLines(t *testing.T) {
-	long := strings.Repeat("x", 100<<10)
-	in := "one\r\n" + long + "\nlast without newline"
-	var out bytes.Buffer
-	tl := &tail{max: 2}
-	relayLines(strings.NewReader(in), &out, tl)
-	if out.String() != in+"\n" {
-		t.Errorf("relayed %d bytes; want the input and a final newline", out.Len())
-	}
-	got := tl.lines()
-	if len(got) != 2 || got[0] != strings.Repeat("x", 500)+"…" || got[1] != "last without newline" {
-		t.Errorf("tail %.40q; want the long line cut and the last line", got)
 	}
 }

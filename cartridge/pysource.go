@@ -268,15 +268,24 @@ var compoundKeywords = map[string]bool{"if": true, "elif": true, "else": true, "
 	"finally": true, "for": true, "while": true, "with": true}
 
 func firstWord(s string) string {
-	end := strings.IndexFunc(s, func(r rune) bool { return !isWordRune(r) })
+	end := strings.IndexFunc(s, func(r rune) bool { return !isNameRune(r) })
 	if end < 0 {
 		return s
 	}
 	return s[:end]
 }
 
-func isWordRune(r rune) bool {
-	return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+// isNameRune reports whether r may be part of a Python name: an ASCII
+// letter, digit or '_', or any non-ASCII character, which Python accepts
+// when it is a letter (not checked here: the interpreter has the last
+// word).
+func isNameRune(r rune) bool {
+	return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r > 0x7f
+}
+
+// isIdentifier is Python's str.isidentifier, as far as isNameRune goes.
+func isIdentifier(s string) bool {
+	return s != "" && !(s[0] >= '0' && s[0] <= '9') && !strings.ContainsFunc(s, func(r rune) bool { return !isNameRune(r) })
 }
 
 // splitTop splits s at sep where no bracket is open (strings are already

@@ -20,29 +20,39 @@ var ErrNotInstalled = errors.New("not installed")
 // server is one catalog entry: how to tell it is installed and how to fill
 // in the server-specific part of a Spec.
 type server struct {
-	name      string
+	name string
+	// auto: --server auto may pick it, in the catalog's order.
+	auto      bool
 	installed func(Config) bool
 	// build sets Path, Args, Signals, TakesFD and Files on a Spec whose
 	// common fields are already filled in.
 	build func(Config, *control.Spec) error
 }
 
-// catalog holds one entry per server; Names lists them in the order of the
-// documentation, Auto in its order of preference.
+// catalog is the one list of servers, in --server auto's order of
+// preference; wsgiref, which needs nothing but Python's standard library,
+// is what auto falls back to.
 var catalog = []server{
-	{"gunicorn", gunicornInstalled, buildGunicorn},
-	{"uwsgi", uwsgiInstalled, buildUWSGI},
-	{"mod_wsgi-express", modWSGIExpressInstalled, buildModWSGIExpress},
-	{"apache", apacheInstalled, buildApache},
-	{"wsgiref", wsgirefInstalled, buildWSGIRef},
-	{"command", func(c Config) bool { return c.Command != "" }, buildCommand},
-	{programServer, programInstalled, buildProgram},
+	{"gunicorn", true, gunicornInstalled, buildGunicorn},
+	{"uwsgi", true, uwsgiInstalled, buildUWSGI},
+	{"mod_wsgi-express", true, modWSGIExpressInstalled, buildModWSGIExpress},
+	{"apache", true, apacheInstalled, buildApache},
+	{fallback, false, wsgirefInstalled, buildWSGIRef},
+	{"command", false, func(c Config) bool { return c.Command != "" }, buildCommand},
+	{programServer, false, programInstalled, buildProgram},
 }
+
+// fallback is what --server auto picks when no other server is installed.
+const fallback = "wsgiref"
 
 // Names lists the catalog's server names, for usage and error messages;
 // --server also accepts "auto".
 func Names() []string {
-	return []string{"gunicorn", "uwsgi", "apache", "mod_wsgi-express", "wsgiref", "command", programServer}
+	names := make([]string, len(catalog))
+	for i, s := range catalog {
+		names[i] = s.name
+	}
+	return names
 }
 
 func lookup(name string) (server, bool) {
@@ -67,12 +77,12 @@ func Installed(name string, c Config) bool {
 // uwsgi, mod_wsgi-express and apache, else wsgiref, which needs nothing but
 // Python's standard library.
 func Auto(c Config) string {
-	for _, name := range []string{"gunicorn", "uwsgi", "mod_wsgi-express", "apache"} {
-		if Installed(name, c) {
-			return name
+	for _, s := range catalog {
+		if s.auto && s.installed(c) {
+			return s.name
 		}
 	}
-	return "wsgiref"
+	return fallback
 }
 
 // Spec builds the control.Spec that runs c's application under c.Server
@@ -209,23 +219,6 @@ func validApp(a App) error {
 func isDottedName(s string) bool {
 	for _, part := range strings.Split(s, ".") {
 		if !isIdentifier(part) {
-			return false
-		}
-	}
-	return true
-}
-
-// isIdentifier is Python's str.isidentifier for ASCII names; a non-ASCII
-// letter is accepted too, as Python does.
-func isIdentifier(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r > 0x7f:
-		case r >= '0' && r <= '9' && i > 0:
-		default:
 			return false
 		}
 	}

@@ -9,19 +9,19 @@ import (
 // did not in time, or a backoff ended. It returns an error only when the
 // gear has failed for good.
 func (s *Supervisor) handle(ev event) error {
-	if op := s.restart; op != nil && ev.inst != nil && ev.inst == op.cand {
+	if op := s.m.restart; op != nil && ev.inst != nil && ev.inst == op.cand {
 		return s.handleCandidate(ev)
 	}
 	if ev.kind == evRetry {
-		if s.cur == nil && s.restart == nil {
+		if s.m.cur == nil && s.m.restart == nil {
 			return s.startCurrent()
 		}
 		return nil
 	}
-	if ev.inst != s.cur || s.cur == nil {
+	if ev.inst != s.m.cur || s.m.cur == nil {
 		return nil // a retired or replaced instance
 	}
-	state := s.Status().State
+	state := s.m.state
 	switch ev.kind {
 	case evReady:
 		// failures is not reset here but once the server has stayed up
@@ -29,8 +29,8 @@ func (s *Supervisor) handle(ev event) error {
 		// still end up failed.
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
-		s.setState(Ready, "")
-		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.seqStart).Seconds()), "answer", ev.detail)
+		s.to(Ready, "")
+		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.m.seqStart).Seconds()), "answer", ev.detail)
 		s.release.soon()
 		if state != Reloading {
 			// A reloaded server keeps the watch its start began.
@@ -46,7 +46,7 @@ func (s *Supervisor) handle(ev event) error {
 			// reload into an outage. Should it not answer any more, the
 			// liveness probe restarts it.
 			s.log.Warn(fmt.Sprintf("reload of %s pid %d: %s; it keeps running", s.spec.Name, ev.inst.pid, cause))
-			s.setState(Ready, "")
+			s.to(Ready, "")
 			s.answerReload(fmt.Errorf("reload of %s pid %d failed: %s", s.spec.Name, ev.inst.pid, cause))
 			return nil
 		}
@@ -67,40 +67,40 @@ func (s *Supervisor) handle(ev event) error {
 // gear unready, a passing one ready again, and failures past ProbeFailures
 // kill the server, whose exit then restarts it as a crash.
 func (s *Supervisor) live(state State, ev event) {
-	in := s.cur
+	in := s.m.cur
 	if (state != Ready && state != Unready) || in.exited() {
 		return // a probe that raced a reload, restart, stop or the kill
 	}
 	switch {
 	case ev.code != 0:
 		s.log.Info(fmt.Sprintf("%s pid %d answers again: %s", s.spec.Name, in.pid, ev.detail))
-		s.setState(Ready, "")
+		s.to(Ready, "")
 	case ev.fails >= max(s.spec.ProbeFailures, 1):
 		s.log.Warn(fmt.Sprintf("%s pid %d failed %d liveness probes in a row (last: %s); killing it", s.spec.Name, in.pid, ev.fails, ev.detail))
 		in.kill(time.Now().Add(killWait))
 	default:
 		s.log.Warn(fmt.Sprintf("%s pid %d failed liveness probe %d of %d: %s", s.spec.Name, in.pid, ev.fails, max(s.spec.ProbeFailures, 1), ev.detail))
-		s.setState(Unready, fmt.Sprintf("failed %d liveness probes in a row: %s", ev.fails, ev.detail))
+		s.to(Unready, fmt.Sprintf("failed %d liveness probes in a row: %s", ev.fails, ev.detail))
 	}
 }
 
 func (s *Supervisor) answerReload(err error) {
-	if s.reloadReply != nil {
-		s.reloadReply <- err
-		s.reloadReply = nil
+	if s.m.reloadReply != nil {
+		s.m.reloadReply <- err
+		s.m.reloadReply = nil
 	}
 }
 
 // exited handles the unexpected exit of the current instance.
 func (s *Supervisor) exited(state State) error {
-	in := s.cur
+	in := s.m.cur
 	exit := in.exit
 	s.update(func(st *Status) { st.LastExit = &exit })
 	// Workers of a dead master would go on serving old code, or hold the
 	// port the next instance needs (an Apache parent's children do).
 	in.kill(time.Now().Add(s.spec.StopTimeout))
-	s.cur = nil
-	if op := s.restart; op != nil {
+	s.m.cur = nil
+	if op := s.m.restart; op != nil {
 		// The candidate takes over, or this spec is started again.
 		s.log.Warn(fmt.Sprintf("%s pid %d %s during a restart", s.spec.Name, in.pid, exit))
 		fallback := s.spec
@@ -118,23 +118,23 @@ func (s *Supervisor) exited(state State) error {
 			s.log.Warn(fmt.Sprintf("%s pid %d %s; restarting", s.spec.Name, in.pid, exit))
 			return s.startSequence(s.spec)
 		}
-		s.seqStart = time.Now()
+		s.m.seqStart = time.Now()
 	}
-	s.failures++
+	s.m.failures++
 	cause := fmt.Sprintf("pid %d %s before it was ready", in.pid, exit)
 	if state == Ready || state == Reloading || state == Unready {
 		cause = fmt.Sprintf("pid %d %s within %s of being ready", in.pid, exit, minUptime)
 	}
-	if s.failures >= maxStartFailures {
-		return s.fail(in, fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.failures, cause))
+	if s.m.failures >= maxStartFailures {
+		return s.fail(in, fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.m.failures, cause))
 	}
-	wait := backoff(s.failures)
-	if time.Now().Add(wait).After(s.seqStart.Add(s.spec.StartTimeout)) {
+	wait := backoff(s.m.failures)
+	if time.Now().Add(wait).After(s.m.seqStart.Add(s.spec.StartTimeout)) {
 		return s.fail(in, fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
 	}
 	s.log.Warn(fmt.Sprintf("%s %s; restarting in %s", s.spec.Name, cause, wait))
-	s.setState(Backoff, cause)
-	s.retry = time.AfterFunc(wait, func() { s.emit(event{kind: evRetry}) })
+	s.to(Backoff, cause)
+	s.m.retry = time.AfterFunc(wait, func() { s.emit(event{kind: evRetry}) })
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gearctl/gearctl/internal/relay"
 	"github.com/gearctl/gearctl/pidfile"
 )
 
@@ -115,7 +116,7 @@ func (g Gear) settledErr(ctx context.Context, st Status, err error) error {
 	case st.State == Ready:
 		return nil
 	}
-	lines, _ := TailLines(g.ServerLog(), tailLines)
+	lines, _ := TailLines(g.ServerLog(), relay.TailLines)
 	cause := "is " + string(st.State)
 	if st.Detail != "" {
 		cause += ": " + st.Detail

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/gearctl/gearctl/internal/relay"
 	"github.com/gearctl/gearctl/pidfile"
 )
 
@@ -157,7 +158,7 @@ func TailLines(path string, n int) ([]string, error) {
 		}
 		var these []string
 		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), maxLine+1)
+		sc.Buffer(make([]byte, 64<<10), relay.MaxLine+1)
 		for sc.Scan() {
 			these = append(these, sc.Text())
 			if len(these) > n {

@@ -103,13 +103,7 @@ func TestFullLogKeepsServing(t *testing.T) {
 	}
 	defer lf.Close()
 	port := freePort(t)
-	g := &gear{states: make(chan Status, 256), result: make(chan error, 1), out: &syncBuffer{}}
-	g.sup = New(childSpec(t, "http", port), Options{Output: lf, OnChange: func(st Status) { g.states <- st }})
-	go func() { g.result <- g.sup.Run() }()
-	defer func() {
-		g.sup.Stop()
-		<-g.sup.Done()
-	}()
+	g := startGearWith(t, childSpec(t, "http", port), Options{Output: lf})
 	g.waitState(t, Ready)
 	for range 20 {
 		if code, _, err := get(t, port, "/"); code != 200 {

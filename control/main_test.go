@@ -23,7 +23,12 @@ func TestMain(m *testing.M) {
 		child(mode)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if testing.Verbose() {
+		// What the table allows that no test's supervisor did.
+		fmt.Println(seen.missed())
+	}
+	os.Exit(code)
 }
 
 // child is a small HTTP server on the inherited fd 3 (or $ADDR), with the
@@ -175,8 +180,27 @@ type gear struct {
 
 func startGear(t *testing.T, spec Spec) *gear {
 	t.Helper()
+	return startGearWith(t, spec, Options{})
+}
+
+// startGearWith runs a supervisor with opt, its output in g.out unless
+// opt has one. Every state change it publishes must be a legal transition.
+func startGearWith(t *testing.T, spec Spec, opt Options) *gear {
+	t.Helper()
 	g := &gear{states: make(chan Status, 256), result: make(chan error, 1), out: &syncBuffer{}}
-	g.sup = New(spec, Options{Output: g.out, OnChange: func(st Status) { g.states <- st }})
+	if opt.Output == nil {
+		opt.Output = g.out
+	}
+	prev := Starting
+	opt.OnChange = func(st Status) {
+		if !legal(prev, st.State) {
+			t.Errorf("illegal state transition %s -> %s", prev, st.State)
+		}
+		seen.add(prev, st.State)
+		prev = st.State
+		g.states <- st
+	}
+	g.sup = New(spec, opt)
 	go func() { g.result <- g.sup.Run() }()
 	t.Cleanup(func() {
 		g.sup.Kill()

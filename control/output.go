@@ -1,23 +1,15 @@
 package control
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gearctl/gearctl/internal/relay"
 )
-
-// maxLine bounds one log line; a longer one is passed on in pieces.
-const maxLine = 64 << 10
-
-// tailLines is how many of the last lines a failure report carries: 40,
-// because a server's own traceback after an application's (gunicorn's
-// "Worker failed to boot") is about 20 lines, and the application's error
-// is the line that matters.
-const tailLines = 40
 
 // output is where the servers' lines go: one sink, written a whole line at a
 // time, so lines of overlapping instances never mix. Each instance writes
@@ -30,17 +22,7 @@ type output struct {
 	sinkErr  error
 	watchers []watcher
 	streams  sync.WaitGroup
-	tail     tail // every instance's, for a gear that fails as a whole
-}
-
-// tail keeps the last tailLines lines.
-type tail []string
-
-func (t *tail) add(line string) {
-	if len(*t) == tailLines {
-		*t = (*t)[1:]
-	}
-	*t = append(*t, line)
+	tail     relay.Tail // every instance's, for a gear that fails as a whole
 }
 
 func newOutput(sink io.Writer) *output {
@@ -52,8 +34,7 @@ func newOutput(sink io.Writer) *output {
 type stream struct {
 	o    *output
 	w    *os.File // the write end, for the spawn; closed after it
-	mu   sync.Mutex
-	tail tail
+	tail relay.Tail
 	done chan struct{}
 }
 
@@ -73,28 +54,10 @@ func (s *stream) copyLines(r *os.File) {
 	defer s.o.streams.Done()
 	defer close(s.done)
 	defer r.Close()
-	br := bufio.NewReaderSize(r, maxLine)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] != '\n' {
-				// A full slice: the append must not write into the
-				// reader's buffer, which holds the next bytes.
-				line = append(line[:len(line):len(line)], '\n')
-			}
-			s.o.line(line)
-			s.keep(string(line[:len(line)-1]))
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return
-		}
-	}
-}
-
-func (s *stream) keep(line string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tail.add(line)
+	relay.Lines(r, func(line []byte) {
+		s.o.line(line)
+		s.tail.Add(line)
+	})
 }
 
 // settle waits until what the instance wrote before exiting has been read,
@@ -106,12 +69,10 @@ func (s *stream) settle() {
 	}
 }
 
-// lastLines returns up to tailLines of the instance's latest output.
+// lastLines returns the instance's latest lines.
 func (s *stream) lastLines() []string {
 	s.settle()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.tail...)
+	return s.tail.Lines()
 }
 
 // watcher waits for a line holding text.
@@ -135,7 +96,7 @@ func (o *output) line(b []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	_, o.sinkErr = o.sink.Write(b)
-	o.tail.add(string(b[:len(b)-1]))
+	o.tail.Add(b)
 	o.watchers = slices.DeleteFunc(o.watchers, func(w watcher) bool {
 		if bytes.Contains(b, []byte(w.text)) {
 			close(w.seen)
@@ -155,9 +116,7 @@ func (o *output) err() error {
 // lastLines returns the gear's last lines, whichever instance wrote them:
 // the failed starts before the last one may have said more than it did.
 func (o *output) lastLines() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]string(nil), o.tail...)
+	return o.tail.Lines()
 }
 
 // wait waits, at most d, until every stream has been read to its end.

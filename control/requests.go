@@ -10,14 +10,14 @@ import (
 // restart waiting for readiness) are answered from the event that completes
 // them. It returns an error only when the gear itself failed.
 func (s *Supervisor) serve(req request) error {
-	state := s.Status().State
+	state := s.m.state
 	switch {
 	case req.op == "restart":
 		return s.beginRestart(req)
-	case s.cur == nil || s.restart != nil || (req.op == "reload" && state != Ready):
+	case s.m.cur == nil || s.m.restart != nil || (req.op == "reload" && state != Ready):
 		req.reply <- &StateError{Op: req.op, State: state}
 	case req.op == "signal":
-		req.reply <- s.cur.signal(req.sig)
+		req.reply <- s.m.cur.signal(req.sig)
 	case req.op == "reload" && s.spec.Signals.Reload == 0:
 		req.reply <- fmt.Errorf("cannot reload: %s has %w; use restart", s.spec.Name, ErrNoReload)
 	case req.op == "reload":
@@ -33,22 +33,22 @@ func (s *Supervisor) serve(req request) error {
 // wait is bounded by the stop timeout, as the workers' graceful exit is: a
 // worker that outstays it only delays the probe.
 func (s *Supervisor) reload(reply chan error) {
-	in := s.cur
+	in := s.m.cur
 	workers, sig := forks(in.pid), s.spec.Signals.Worker
 	old := pidfds(workers)
 	said := s.readyLine(s.spec)
-	s.setState(Reloading, "")
-	s.seqStart = time.Now()
-	s.reloadReply = reply
+	s.to(Reloading, "")
+	s.m.seqStart = time.Now()
+	s.m.reloadReply = reply
 	if err := in.signal(s.spec.Signals.Reload); err != nil {
 		closeAll(old)
-		s.reloadReply = nil
-		s.setState(Ready, "")
+		s.m.reloadReply = nil
+		s.to(Ready, "")
 		reply <- err
 		return
 	}
 	s.log.Info(fmt.Sprintf("reloading %s pid %d", s.spec.Name, in.pid))
-	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) string {
+	s.watchReady(in, s.spec, s.m.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) string {
 		// Only the workers from before the reload: new ones must stay.
 		stop := nudge(in.pid, func() []int { return workers }, sig)
 		wctx, cancel := context.WithTimeout(ctx, s.spec.StopTimeout)

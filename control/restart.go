@@ -10,29 +10,29 @@ import (
 // which serves until the candidate is ready; otherwise the current one has
 // to be stopped first and is started again if the candidate fails.
 func (s *Supervisor) beginRestart(req request) error {
-	state := s.Status().State
-	if s.restart != nil || state == Reloading {
+	state := s.m.state
+	if s.m.restart != nil || state == Reloading {
 		req.reply <- &StateError{Op: "restart", State: state}
 		return nil
 	}
 	spec := req.spec
 	op := &restartOp{spec: spec, reply: req.reply}
-	serving := s.cur != nil && state == Ready
+	serving := s.m.cur != nil && state == Ready
 	overlap, handover := s.handover(serving, spec)
-	s.setState(Restarting, "")
+	s.to(Restarting, "")
 	if !overlap {
-		if s.retry != nil {
-			s.retry.Stop()
+		if s.m.retry != nil {
+			s.m.retry.Stop()
 		}
-		if s.cur != nil {
+		if s.m.cur != nil {
 			if serving {
 				s.beforeStop()
 				fallback := s.spec
 				op.fallback = &fallback
-				s.log.Info(fmt.Sprintf("%s cannot hand its socket over: stopping pid %d before starting %s", s.spec.Name, s.cur.pid, spec.Name))
+				s.log.Info(fmt.Sprintf("%s cannot hand its socket over: stopping pid %d before starting %s", s.spec.Name, s.m.cur.pid, spec.Name))
 			}
-			s.stopInstance(s.cur)
-			s.cur = nil
+			s.stopInstance(s.m.cur)
+			s.m.cur = nil
 		}
 	}
 	cand, err := s.spawn(spec, time.Now().Add(spec.StartTimeout))
@@ -40,7 +40,7 @@ func (s *Supervisor) beginRestart(req request) error {
 		return s.restartFailed(op, err.Error())
 	}
 	op.cand = cand
-	s.restart = op
+	s.m.restart = op
 	s.record(candidate, cand)
 	s.update(func(st *Status) { st.Handover = handover })
 	s.log.Info(fmt.Sprintf("%s pid %d starting beside the current instance", spec.Name, cand.pid))
@@ -73,11 +73,11 @@ func (s *Supervisor) handover(serving bool, spec Spec) (overlap bool, how string
 
 // handleCandidate promotes a ready candidate or drops a failed one.
 func (s *Supervisor) handleCandidate(ev event) error {
-	op := s.restart
+	op := s.m.restart
 	cand := op.cand
 	switch ev.kind {
 	case evReady:
-		old := s.cur
+		old := s.m.cur
 		if old != nil && addr(old.spec.Host, old.spec.Port) != addr(op.spec.Host, op.spec.Port) {
 			// Traffic has to move to another address: the load balancer
 			// takes the new one in before the old one goes.
@@ -86,16 +86,16 @@ func (s *Supervisor) handleCandidate(ev event) error {
 				return s.restartFailed(op, "handing over: "+err.Error())
 			}
 		}
-		s.restart = nil
+		s.m.restart = nil
 		if s.listener != nil && s.listenAddr != addr(op.spec.Host, op.spec.Port) {
 			s.listener.Close() // the old instance has its own copy
 			s.listener = nil
 		}
 		s.setCurrent(cand)
-		s.spec, s.seqStart, s.failures = op.spec, cand.started, 0
+		s.spec, s.m.seqStart, s.m.failures = op.spec, cand.started, 0
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
-		s.setState(Ready, "")
+		s.to(Ready, "")
 		s.log.Info(fmt.Sprintf("%s pid %d ready in %.2fs", op.spec.Name, cand.pid, now.Sub(cand.started).Seconds()), "answer", ev.detail)
 		s.watchLive(cand, op.spec)
 		s.retire(old, op.reply)
@@ -113,15 +113,15 @@ func (s *Supervisor) handleCandidate(ev event) error {
 // restartFailed answers a failed restart and leaves the gear serving with
 // what it had: the current instance, or the previous spec started again.
 func (s *Supervisor) restartFailed(op *restartOp, cause string) error {
-	s.restart = nil
+	s.m.restart = nil
 	if g := s.opt.gear; g != nil {
 		g.forget(candidate)
 	}
 	err := &FailError{Server: op.spec.Name, Cause: cause, LastLines: op.cand.lastLines()}
 	switch {
-	case s.cur != nil:
-		s.setState(Ready, "")
-		err.Cause += fmt.Sprintf("; %s pid %d keeps serving", s.spec.Name, s.cur.pid)
+	case s.m.cur != nil:
+		s.to(Ready, "")
+		err.Cause += fmt.Sprintf("; %s pid %d keeps serving", s.spec.Name, s.m.cur.pid)
 		op.reply <- err
 		return nil
 	case op.fallback != nil:

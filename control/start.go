@@ -13,19 +13,19 @@ import (
 // failed starts run from here.
 func (s *Supervisor) startSequence(spec Spec) error {
 	s.spec = spec
-	s.seqStart = time.Now()
-	s.failures = 0
+	s.m.seqStart = time.Now()
+	s.m.failures = 0
 	return s.startCurrent()
 }
 
 // startCurrent spawns the current spec as the current instance.
 func (s *Supervisor) startCurrent() error {
-	in, err := s.spawn(s.spec, s.seqStart.Add(s.spec.StartTimeout))
+	in, err := s.spawn(s.spec, s.m.seqStart.Add(s.spec.StartTimeout))
 	if err != nil {
 		return &FailError{Server: s.spec.Name, Cause: err.Error()}
 	}
 	s.setCurrent(in)
-	s.setState(Starting, "")
+	s.to(Starting, "")
 	s.log.Info(fmt.Sprintf("%s pid %d listening on %s", s.spec.Name, in.pid, addr(s.spec.Host, s.spec.Port)))
 	return nil
 }
@@ -45,16 +45,16 @@ func (s *Supervisor) adoptServer(p *pidfile.Process) {
 			s.listener, s.listenAddr = l, addr(s.spec.Host, s.spec.Port)
 		}
 	}
-	s.seqStart = time.Now()
+	s.m.seqStart = time.Now()
 	s.setCurrent(in)
-	s.setState(Starting, "adopted")
+	s.to(Starting, "adopted")
 	s.log.Info(fmt.Sprintf("adopted %s pid %d, left running by a supervisor that died", s.spec.Name, in.pid))
-	s.watchReady(in, s.spec, s.seqStart.Add(s.spec.StartTimeout), nil)
+	s.watchReady(in, s.spec, s.m.seqStart.Add(s.spec.StartTimeout), nil)
 }
 
 // setCurrent makes in the current instance and records it in the pidfile.
 func (s *Supervisor) setCurrent(in *instance) {
-	s.cur = in
+	s.m.cur = in
 	s.record(current, in)
 	if g := s.opt.gear; g != nil {
 		g.forget(candidate)

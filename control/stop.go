@@ -47,14 +47,14 @@ func (s *Supervisor) stopInstance(in *instance) {
 // an error when a process could not be ended.
 func (s *Supervisor) shutdown(cause error) error {
 	s.update(func(st *Status) { st.Warnings = nil })
-	s.setState(Stopping, "")
+	s.to(Stopping, "")
 	// Stopping is published before the drain so that an agent check says
 	// "drain" at once.
-	if s.retry != nil {
-		s.retry.Stop()
+	if s.m.retry != nil {
+		s.m.retry.Stop()
 	}
-	if op := s.restart; op != nil {
-		s.restart = nil
+	if op := s.m.restart; op != nil {
+		s.m.restart = nil
 		s.stopInstance(op.cand)
 		op.reply <- ErrStopped
 	}
@@ -66,14 +66,14 @@ func (s *Supervisor) shutdown(cause error) error {
 	if ino, ok := inode(s.listener); ok {
 		socks[ino] = true
 	}
-	if s.cur != nil {
-		maps.Copy(socks, listenersOf(s.cur.pid, s.cur.spec.Port))
+	if s.m.cur != nil {
+		maps.Copy(socks, listenersOf(s.m.cur.pid, s.m.cur.spec.Port))
 		s.beforeStop()
-		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.cur.pid))
-		s.stopInstance(s.cur)
-		exit := s.cur.exit
+		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.m.cur.pid))
+		s.stopInstance(s.m.cur)
+		exit := s.m.cur.exit
 		s.update(func(st *Status) { st.LastExit = &exit })
-		s.cur = nil
+		s.m.cur = nil
 	}
 	s.retiring.Wait()
 	// Orphans of earlier instances and daemons that left their group are
@@ -91,9 +91,9 @@ func (s *Supervisor) shutdown(cause error) error {
 	var failed *FailError
 	switch {
 	case errors.As(cause, &failed):
-		s.setState(Failed, failed.Cause)
+		s.to(Failed, failed.Cause)
 	default:
-		s.setState(Stopped, "")
+		s.to(Stopped, "")
 	}
 	if len(left) > 0 {
 		return errors.Join(cause, fmt.Errorf("processes left after stop: %v", left))

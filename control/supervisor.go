@@ -76,16 +76,10 @@ type Supervisor struct {
 	status  Status
 	changed chan struct{} // closed and replaced at each state change
 
-	// Owned by Run's goroutine.
-	cur      *instance
-	seqStart time.Time // when the current start sequence began
-	failures int       // instances in a row that exited before ready
-	retry    *time.Timer
-	restart  *restartOp
-	// reloadReply answers the reload under way.
-	reloadReply chan error
-	retiring    sync.WaitGroup
-	release     releaser
+	// m is owned by Run's goroutine.
+	m        machine
+	retiring sync.WaitGroup
+	release  releaser
 }
 
 // restartOp is a restart under way: a candidate instance of spec that
@@ -148,6 +142,7 @@ func New(spec Spec, opt Options) *Supervisor {
 		changed:  make(chan struct{}),
 		// Starting from the first moment: a client that asks before Run
 		// has spawned anything must not take the gear for stopped.
+		m: machine{state: Starting},
 		status: Status{
 			State:         Starting,
 			Server:        spec.Name,
@@ -282,8 +277,14 @@ func (s *Supervisor) call(ctx context.Context, req request) error {
 	}
 }
 
-// setState records a new state and publishes it.
-func (s *Supervisor) setState(st State, detail string) {
+// to moves the gear to state st, with detail saying why for a failed,
+// backoff or unready one, and publishes it. Every state change goes
+// through here, and is checked against the transitions table.
+func (s *Supervisor) to(st State, detail string) {
+	if !legal(s.m.state, st) {
+		s.log.Error("illegal state transition", "from", s.m.state, "to", st)
+	}
+	s.m.state = st
 	s.mu.Lock()
 	s.status.State = st
 	s.status.Detail = detail
@@ -293,9 +294,9 @@ func (s *Supervisor) setState(st State, detail string) {
 	s.status.Interpreter, s.status.App = s.spec.Interpreter, s.spec.App
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}
-	if s.cur != nil && !s.cur.exited() {
-		s.status.PID = s.cur.pid
-		s.status.StartedAt = s.cur.started
+	if s.m.cur != nil && !s.m.cur.exited() {
+		s.status.PID = s.m.cur.pid
+		s.status.StartedAt = s.m.cur.started
 	}
 	if st != Ready && st != Reloading && st != Unready {
 		s.status.ReadyAt, s.status.ReadyCode = time.Time{}, 0

@@ -1,14 +1,13 @@
 package control
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/gearctl/gearctl/pidfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,25 +16,12 @@ type proc struct {
 	pid, ppid, pgid, sid int
 }
 
-// readProc parses /proc/PID/stat. The command name may hold spaces and
-// parentheses, so fields are counted from the last ')'.
 func readProc(pid int) (proc, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := pidfile.ReadStat(pid)
 	if err != nil {
 		return proc{}, err
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return proc{}, errors.New("malformed stat")
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 4 {
-		return proc{}, errors.New("malformed stat")
-	}
-	ppid, _ := strconv.Atoi(string(f[1]))
-	pgid, _ := strconv.Atoi(string(f[2]))
-	sid, _ := strconv.Atoi(string(f[3]))
-	return proc{pid: pid, ppid: ppid, pgid: pgid, sid: sid}, nil
+	return proc{pid: pid, ppid: st.PPID, pgid: st.PGID, sid: st.SID}, nil
 }
 
 // processTable lists every process visible in /proc.

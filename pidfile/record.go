@@ -49,11 +49,11 @@ func Lookup(pid int) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("look up pid %d: %w", pid, err)
 	}
-	before, err := readStat(pid)
+	before, err := ReadStat(pid)
 	if err != nil {
 		return Record{}, fmt.Errorf("look up pid %d: %w", pid, err)
 	}
-	if before.exited() {
+	if before.Exited() {
 		return Record{}, fmt.Errorf("look up pid %d: %w", pid, os.ErrProcessDone)
 	}
 	p, err := process.NewProcess(int32(pid))
@@ -65,7 +65,7 @@ func Lookup(pid int) (Record, error) {
 	}
 	ms, err := p.CreateTime()
 	if err != nil {
-		if _, serr := readStat(pid); errors.Is(serr, os.ErrProcessDone) {
+		if _, serr := ReadStat(pid); errors.Is(serr, os.ErrProcessDone) {
 			err = os.ErrProcessDone // it exited under gopsutil's read
 		}
 		return Record{}, fmt.Errorf("look up pid %d: start time: %w", pid, err)
@@ -73,14 +73,14 @@ func Lookup(pid int) (Record, error) {
 	// gopsutil reads /proc on its own; if pid exited and was reused between
 	// our read and its read, StartTime would describe another process.
 	// Reading the ticks again brackets its read.
-	after, err := readStat(pid)
+	after, err := ReadStat(pid)
 	if err != nil {
 		return Record{}, fmt.Errorf("look up pid %d: %w", pid, err)
 	}
-	if after.startTicks != before.startTicks {
+	if after.StartTicks != before.StartTicks {
 		return Record{}, fmt.Errorf("look up pid %d: exited while being looked up: %w", pid, os.ErrProcessDone)
 	}
-	return Record{PID: pid, StartTime: ms, StartTicks: before.startTicks, BootID: boot}, nil
+	return Record{PID: pid, StartTime: ms, StartTicks: before.StartTicks, BootID: boot}, nil
 }
 
 // Check returns nil when the recorded process is alive, and an error
@@ -104,18 +104,18 @@ func (r Record) verify() error {
 	if boot != r.BootID {
 		return fmt.Errorf("pid %d: %w: recorded during boot %s, this is boot %s", r.PID, ErrStale, r.BootID, boot)
 	}
-	st, err := readStat(r.PID)
+	st, err := ReadStat(r.PID)
 	if errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("pid %d: %w: the process has exited", r.PID, ErrStale)
 	}
 	if err != nil {
 		return fmt.Errorf("check pid %d: %w", r.PID, err)
 	}
-	if st.startTicks != r.StartTicks {
-		return fmt.Errorf("pid %d: %w: now a different process (started at tick %d, recorded %d)", r.PID, ErrStale, st.startTicks, r.StartTicks)
+	if st.StartTicks != r.StartTicks {
+		return fmt.Errorf("pid %d: %w: now a different process (started at tick %d, recorded %d)", r.PID, ErrStale, st.StartTicks, r.StartTicks)
 	}
-	if st.exited() {
-		return fmt.Errorf("pid %d: %w: the process has exited (state %c)", r.PID, ErrStale, st.state)
+	if st.Exited() {
+		return fmt.Errorf("pid %d: %w: the process has exited (state %c)", r.PID, ErrStale, st.State)
 	}
 	return nil
 }

@@ -26,8 +26,8 @@ func TestParseStat(t *testing.T) {
 			t.Errorf("parseStat(%q): %v", tc.line, err)
 			continue
 		}
-		if st.state != tc.state || st.startTicks != 4711 {
-			t.Errorf("parseStat(%q) = %c %d, want %c 4711", tc.line, st.state, st.startTicks, tc.state)
+		if st.State != tc.state || st.PPID != 1 || st.PGID != 2 || st.SID != 3 || st.StartTicks != 4711 {
+			t.Errorf("parseStat(%q) = %+v, want state %c, ppid 1, pgid 2, sid 3, start 4711", tc.line, st, tc.state)
 		}
 	}
 	for _, bad := range []string{"", "42 python3 S 1", "42 (x) S 1 2", "42 (x) SS" + tail, "42 (x) S" + strings.Replace(tail, "4711", "-1", 1)} {
@@ -82,7 +82,7 @@ func TestCheckExited(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Exited but not reaped: a zombie.
-	if st, err := readStat(r.PID); err != nil || st.state != 'Z' {
+	if st, err := ReadStat(r.PID); err != nil || st.State != 'Z' {
 		t.Fatalf("helper not a zombie before reaping: %+v, %v", st, err)
 	}
 	assertStale(t, r, "zombie")

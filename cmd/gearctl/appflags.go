@@ -23,7 +23,7 @@ import (
 func appFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "server", Value: "auto", EnvVars: []string{"GEARCTL_SERVER", "OPENSHIFT_PYTHON_SERVER"},
-			Usage: "auto, gunicorn, uwsgi, apache, mod_wsgi-express, wsgiref, program (app.py run as a program) or command"},
+			Usage: "auto or one of " + strings.Join(cartridge.Names(), ", ") + " (program: app.py run as a program)"},
 		&cli.StringFlag{Name: "app", EnvVars: []string{"GEARCTL_APP", "OPENSHIFT_PYTHON_WSGI_APPLICATION"},
 			Usage: "FILE.py, FILE.py:callable or module:callable (default: detected, see README: a program app.py, wsgi/application, wsgi.py, app.py, application.py, a Django project)"},
 		&cli.StringFlag{Name: "chdir", EnvVars: []string{"GEARCTL_CHDIR", "OPENSHIFT_REPO_DIR"},
