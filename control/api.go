@@ -249,9 +249,9 @@ func (a *API) rotate(w http.ResponseWriter, _ *http.Request) {
 
 // apiError is the body of a failed request.
 type apiError struct {
-	Error     string   `json:"error"`
-	State     State    `json:"state,omitempty"`
-	LastLines []string `json:"last_lines,omitempty"`
+	Error string     `json:"error"`
+	State State      `json:"state,omitempty"`
+	Fail  *FailError `json:"fail,omitempty"`
 }
 
 // reply writes v as JSON; an error value becomes an apiError with 409 for
@@ -266,7 +266,7 @@ func reply(w http.ResponseWriter, code int, v any) {
 		case errors.As(err, &se):
 			code, body.State = http.StatusConflict, se.State
 		case errors.As(err, &fe):
-			code, body.LastLines = http.StatusInternalServerError, fe.LastLines
+			code, body.Fail = http.StatusInternalServerError, fe
 		case errors.Is(err, ErrNoReload):
 			code = http.StatusNotImplemented
 		case code < 400:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,5 +133,24 @@ func clientChild() {
 		os.Stdout.WriteString(err.Error() + "\n")
 	default:
 		os.Stdout.WriteString("allowed\n")
+	}
+}
+
+// TestAPIFailedRestartIsTyped: a failed restart reaches the client as the
+// FailError the supervisor made, reason, serving PID and last lines
+// included, not as text to parse.
+func TestAPIFailedRestartIsTyped(t *testing.T) {
+	g, sock := apiGear(t)
+	before := g.sup.Status()
+	_, port, _ := net.SplitHostPort(before.Listen)
+	n, _ := strconv.Atoi(port)
+	spec := childSpec(t, "exit", n)
+	err := NewClient(sock).Restart(context.Background(), spec)
+	var fe *FailError
+	if !errors.As(err, &fe) {
+		t.Fatalf("restart onto a failing server = %v (%T); want a *FailError", err, err)
+	}
+	if fe.Reason != FailExited || fe.Serving != before.PID || !strings.Contains(fe.Tail(), "failing at import") {
+		t.Fatalf("failure %+v; want reason exited, pid %d serving, the server's last lines", fe, before.PID)
 	}
 }

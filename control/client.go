@@ -145,8 +145,8 @@ func (c *Client) roundTrip(ctx context.Context, method, op string, body, out any
 		if ae.Error == "" {
 			ae.Error = resp.Status
 		}
-		if len(ae.LastLines) > 0 {
-			return &FailError{Cause: ae.Error, LastLines: ae.LastLines}
+		if ae.Fail != nil {
+			return ae.Fail
 		}
 		return &RequestError{Code: resp.StatusCode, Msg: ae.Error, State: ae.State}
 	}

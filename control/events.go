@@ -50,7 +50,7 @@ func (s *Supervisor) handle(ev event) error {
 			s.answerReload(fmt.Errorf("reload of %s pid %d failed: %s", s.spec.Name, ev.inst.pid, cause))
 			return nil
 		}
-		err := s.fail(ev.inst, cause)
+		err := s.fail(ev.inst, FailNotReady, cause)
 		s.answerReload(err)
 		return err
 	case evExited:
@@ -126,11 +126,11 @@ func (s *Supervisor) exited(state State) error {
 		cause = fmt.Sprintf("pid %d %s within %s of being ready", in.pid, exit, minUptime)
 	}
 	if s.m.failures >= maxStartFailures {
-		return s.fail(in, fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.m.failures, cause))
+		return s.fail(in, FailExited, fmt.Sprintf("exited %d times in a row before it was ready or soon after; last: %s", s.m.failures, cause))
 	}
 	wait := backoff(s.m.failures)
 	if time.Now().Add(wait).After(s.m.seqStart.Add(s.spec.StartTimeout)) {
-		return s.fail(in, fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
+		return s.fail(in, FailNotReady, fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
 	}
 	s.log.Warn(fmt.Sprintf("%s %s; restarting in %s", s.spec.Name, cause, wait))
 	s.to(Backoff, cause)
@@ -140,9 +140,9 @@ func (s *Supervisor) exited(state State) error {
 
 // fail is the gear's failure, with its last lines once in has written
 // all it had to say.
-func (s *Supervisor) fail(in *instance, cause string) error {
+func (s *Supervisor) fail(in *instance, why FailReason, cause string) error {
 	if in != nil && in.out != nil {
 		in.out.settle()
 	}
-	return &FailError{Server: s.spec.Name, Cause: cause, LastLines: s.out.lastLines()}
+	return &FailError{Server: s.spec.Name, Reason: why, Cause: cause, LastLines: s.out.lastLines()}
 }

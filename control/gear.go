@@ -189,8 +189,7 @@ func (g Gear) stopLeft(slot string, log *slog.Logger) (int, string, error) {
 	if slot == current {
 		socks = listenersOf(p.PID(), spec.Port)
 	}
-	s := &Supervisor{log: log, force: make(chan struct{})}
-	s.stopInstance(adopt(nil, spec, p))
+	adopt(nil, spec, p).stop(nil, func(msg string) { log.Warn(msg) })
 	listen := addr(spec.Host, spec.Port)
 	if left := socks.sweep(g.Dir, time.Now().Add(killWait)); len(left) > 0 {
 		return p.PID(), listen, fmt.Errorf("processes of pid %d holding its port survived SIGKILL: %v", p.PID(), left)
@@ -249,7 +248,7 @@ func (g Gear) Run(lock *pidfile.Lock, spec Spec, opt Options, api APIOptions) er
 		}
 		defer os.Remove(g.supervisorFile())
 	}
-	opt.gear = &g
+	opt.Gear = &g
 	sup := New(spec, opt)
 	a, err := ServeAPI(sup, g.Socket(), api)
 	if err != nil {

@@ -115,6 +115,8 @@ func (g Gear) settledErr(ctx context.Context, st Status, err error) error {
 		return err
 	case st.State == Ready:
 		return nil
+	case st.Failure != nil:
+		return st.Failure
 	}
 	lines, _ := TailLines(g.ServerLog(), relay.TailLines)
 	cause := "is " + string(st.State)

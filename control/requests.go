@@ -12,15 +12,15 @@ import (
 func (s *Supervisor) serve(req request) error {
 	state := s.m.state
 	switch {
-	case req.op == "restart":
+	case req.op == opRestart:
 		return s.beginRestart(req)
-	case s.m.cur == nil || s.m.restart != nil || (req.op == "reload" && state != Ready):
-		req.reply <- &StateError{Op: req.op, State: state}
-	case req.op == "signal":
+	case s.m.cur == nil || s.m.restart != nil || (req.op == opReload && state != Ready):
+		req.reply <- &StateError{Op: string(req.op), State: state}
+	case req.op == opSignal:
 		req.reply <- s.m.cur.signal(req.sig)
-	case req.op == "reload" && s.spec.Signals.Reload == 0:
+	case req.op == opReload && s.spec.Signals.Reload == 0:
 		req.reply <- fmt.Errorf("cannot reload: %s has %w; use restart", s.spec.Name, ErrNoReload)
-	case req.op == "reload":
+	case req.op == opReload:
 		s.reload(req.reply)
 	}
 	return nil

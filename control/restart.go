@@ -12,7 +12,7 @@ import (
 func (s *Supervisor) beginRestart(req request) error {
 	state := s.m.state
 	if s.m.restart != nil || state == Reloading {
-		req.reply <- &StateError{Op: "restart", State: state}
+		req.reply <- &StateError{Op: string(opRestart), State: state}
 		return nil
 	}
 	spec := req.spec
@@ -31,13 +31,13 @@ func (s *Supervisor) beginRestart(req request) error {
 				op.fallback = &fallback
 				s.log.Info(fmt.Sprintf("%s cannot hand its socket over: stopping pid %d before starting %s", s.spec.Name, s.m.cur.pid, spec.Name))
 			}
-			s.stopInstance(s.m.cur)
+			s.m.cur.stop(s.force, s.warn)
 			s.m.cur = nil
 		}
 	}
 	cand, err := s.spawn(spec, time.Now().Add(spec.StartTimeout))
 	if err != nil {
-		return s.restartFailed(op, err.Error())
+		return s.restartFailed(op, FailStart, err.Error())
 	}
 	op.cand = cand
 	s.m.restart = op
@@ -83,7 +83,7 @@ func (s *Supervisor) handleCandidate(ev event) error {
 			// takes the new one in before the old one goes.
 			if err := s.handoverHook(old.spec, op.spec); err != nil {
 				cand.kill(time.Now().Add(op.spec.StopTimeout))
-				return s.restartFailed(op, "handing over: "+err.Error())
+				return s.restartFailed(op, FailHandover, "handing over: "+err.Error())
 			}
 		}
 		s.m.restart = nil
@@ -102,25 +102,26 @@ func (s *Supervisor) handleCandidate(ev event) error {
 		return nil
 	case evNotReady:
 		cand.kill(time.Now().Add(op.spec.StopTimeout))
-		return s.restartFailed(op, fmt.Sprintf("not ready within %s: %s", op.spec.StartTimeout, ev.detail))
+		return s.restartFailed(op, FailNotReady, fmt.Sprintf("not ready within %s: %s", op.spec.StartTimeout, ev.detail))
 	case evExited:
 		cand.kill(time.Now().Add(op.spec.StopTimeout))
-		return s.restartFailed(op, fmt.Sprintf("pid %d %s before it was ready", cand.pid, cand.exit))
+		return s.restartFailed(op, FailExited, fmt.Sprintf("pid %d %s before it was ready", cand.pid, cand.exit))
 	}
 	return nil
 }
 
 // restartFailed answers a failed restart and leaves the gear serving with
 // what it had: the current instance, or the previous spec started again.
-func (s *Supervisor) restartFailed(op *restartOp, cause string) error {
+func (s *Supervisor) restartFailed(op *restartOp, why FailReason, cause string) error {
 	s.m.restart = nil
-	if g := s.opt.gear; g != nil {
+	if g := s.opt.Gear; g != nil {
 		g.forget(candidate)
 	}
-	err := &FailError{Server: op.spec.Name, Cause: cause, LastLines: op.cand.lastLines()}
+	err := &FailError{Server: op.spec.Name, Reason: why, Cause: cause, LastLines: op.cand.lastLines()}
 	switch {
 	case s.m.cur != nil:
 		s.to(Ready, "")
+		err.Serving = s.m.cur.pid
 		err.Cause += fmt.Sprintf("; %s pid %d keeps serving", s.spec.Name, s.m.cur.pid)
 		op.reply <- err
 		return nil
@@ -144,7 +145,7 @@ func (s *Supervisor) retire(in *instance, reply chan error) {
 	s.retiring.Add(1)
 	go func() {
 		defer s.retiring.Done()
-		s.stopInstance(in)
+		in.stop(s.force, s.warn)
 		reply <- nil
 	}()
 }

@@ -22,7 +22,7 @@ func (s *Supervisor) startSequence(spec Spec) error {
 func (s *Supervisor) startCurrent() error {
 	in, err := s.spawn(s.spec, s.m.seqStart.Add(s.spec.StartTimeout))
 	if err != nil {
-		return &FailError{Server: s.spec.Name, Cause: err.Error()}
+		return &FailError{Server: s.spec.Name, Reason: FailStart, Cause: err.Error()}
 	}
 	s.setCurrent(in)
 	s.to(Starting, "")
@@ -56,17 +56,17 @@ func (s *Supervisor) adoptServer(p *pidfile.Process) {
 func (s *Supervisor) setCurrent(in *instance) {
 	s.m.cur = in
 	s.record(current, in)
-	if g := s.opt.gear; g != nil {
+	if g := s.opt.Gear; g != nil {
 		g.forget(candidate)
 	}
 }
 
 // record notes in in the gear's slot, for a supervisor that comes after.
 func (s *Supervisor) record(slot string, in *instance) {
-	if s.opt.gear == nil {
+	if s.opt.Gear == nil {
 		return
 	}
-	if err := s.opt.gear.record(slot, in.spec, in.pid); err != nil {
+	if err := s.opt.Gear.record(slot, in.spec, in.pid); err != nil {
 		s.log.Warn("pidfile: " + err.Error())
 	}
 }
@@ -77,7 +77,7 @@ func (s *Supervisor) spawn(spec Spec, deadline time.Time) (*instance, error) {
 	if err := s.ensureListener(spec); err != nil {
 		return nil, err
 	}
-	if g := s.opt.gear; g != nil {
+	if g := s.opt.Gear; g != nil {
 		spec.Env = append(slices.Clip(spec.Env), GearVar+"="+g.Dir)
 	}
 	said := s.readyLine(spec)

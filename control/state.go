@@ -22,6 +22,10 @@ const (
 	// Unready is a ready server that failed its last liveness probes, fewer
 	// than ProbeFailures of them: it still runs and is probed on.
 	Unready State = "unready"
+	// Unsupervised is a server whose supervisor died: only a client says
+	// it, having found the server by its pidfile. No supervisor is ever in
+	// it, so it is not in the transitions table.
+	Unsupervised State = "unsupervised"
 )
 
 // Settled reports whether the gear has arrived: ready, or stopped or
@@ -48,6 +52,8 @@ type Status struct {
 	App         string `json:"app,omitempty"`
 	// Detail says why the gear is in a failed or backoff state.
 	Detail string `json:"detail,omitempty"`
+	// Failure is why a failed gear failed, with the server's last lines.
+	Failure *FailError `json:"failure,omitempty"`
 	// Handover says how the last restart passed the traffic on.
 	Handover string `json:"handover,omitempty"`
 	// Warnings are what the supervisor could not do as asked, latest

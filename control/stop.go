@@ -11,16 +11,17 @@ import (
 // killWait bounds how long SIGKILLed processes may take to disappear.
 const killWait = 5 * time.Second
 
-// stopInstance stops in gracefully with its server's own stop signal, and
-// kills the whole instance when it has not exited within its stop timeout
-// or when a second stop is requested. It returns once no process of the
-// instance is left, or killWait after the kill.
-func (s *Supervisor) stopInstance(in *instance) {
+// stop stops in gracefully with its server's own stop signal, and kills
+// the whole instance when it has not exited within its stop timeout or
+// when force is closed (stop --now). It returns once no process of the
+// instance is left, or killWait after the kill; warn hears what did not go
+// as asked.
+func (in *instance) stop(force <-chan struct{}, warn func(string)) {
 	// Every worker, including those the master forks after the signal.
 	stopNudge := nudge(in.pid, func() []int { return children(in.pid) }, in.spec.Signals.Worker)
 	defer stopNudge()
 	if err := in.stopSignal(); err != nil {
-		s.log.Warn(fmt.Sprintf("signal %s pid %d: %v", in.spec.Name, in.pid, err))
+		warn(fmt.Sprintf("signal %s pid %d: %v", in.spec.Name, in.pid, err))
 	}
 	timer := time.NewTimer(in.spec.StopTimeout)
 	defer timer.Stop()
@@ -33,13 +34,13 @@ func (s *Supervisor) stopInstance(in *instance) {
 	select {
 	case <-gone:
 	case <-timer.C:
-		s.warn(fmt.Sprintf("%s pid %d did not stop within %s; killing it", in.spec.Name, in.pid, in.spec.StopTimeout))
-	case <-s.force:
-		s.log.Warn(fmt.Sprintf("killing %s pid %d", in.spec.Name, in.pid))
+		warn(fmt.Sprintf("%s pid %d did not stop within %s; killing it", in.spec.Name, in.pid, in.spec.StopTimeout))
+	case <-force:
+		warn(fmt.Sprintf("killing %s pid %d", in.spec.Name, in.pid))
 	}
 	// After a graceful exit this only finds workers the master left behind.
 	if left := in.kill(time.Now().Add(killWait)); len(left) > 0 {
-		s.warn(fmt.Sprintf("processes of %s pid %d survived SIGKILL: %v", in.spec.Name, in.pid, left))
+		warn(fmt.Sprintf("processes of %s pid %d survived SIGKILL: %v", in.spec.Name, in.pid, left))
 	}
 }
 
@@ -55,7 +56,7 @@ func (s *Supervisor) shutdown(cause error) error {
 	}
 	if op := s.m.restart; op != nil {
 		s.m.restart = nil
-		s.stopInstance(op.cand)
+		op.cand.stop(s.force, s.warn)
 		op.reply <- ErrStopped
 	}
 	s.answerReload(ErrStopped)
@@ -70,7 +71,7 @@ func (s *Supervisor) shutdown(cause error) error {
 		maps.Copy(socks, listenersOf(s.m.cur.pid, s.m.cur.spec.Port))
 		s.beforeStop()
 		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.m.cur.pid))
-		s.stopInstance(s.m.cur)
+		s.m.cur.stop(s.force, s.warn)
 		exit := s.m.cur.exit
 		s.update(func(st *Status) { st.LastExit = &exit })
 		s.m.cur = nil
@@ -80,7 +81,7 @@ func (s *Supervisor) shutdown(cause error) error {
 	// still descendants: this process is their subreaper.
 	deadline := time.Now().Add(killWait)
 	left := killAll(func() []int { return Descendants(os.Getpid()) }, func(pid int) bool { return ofServer(pid, 0) }, deadline)
-	if g := s.opt.gear; g != nil {
+	if g := s.opt.Gear; g != nil {
 		left = append(left, socks.sweep(g.Dir, deadline)...)
 		g.forget(current)
 		g.forget(candidate)
@@ -91,6 +92,7 @@ func (s *Supervisor) shutdown(cause error) error {
 	var failed *FailError
 	switch {
 	case errors.As(cause, &failed):
+		s.update(func(st *Status) { st.Failure = failed })
 		s.to(Failed, failed.Cause)
 	default:
 		s.to(Stopped, "")

@@ -42,10 +42,11 @@ type Options struct {
 	// through its pidfd and stopped or replaced like an own instance.
 	Adopt *pidfile.Process
 
-	// gear, when set by Gear.Run, records the current server master with
-	// its start time and spec, so that a supervisor started after this one
-	// died can find the server and adopt or stop it.
-	gear *Gear
+	// Gear, set by Gear.Run, records the current server master with its
+	// start time and spec, so that a supervisor started after this one
+	// died can find the server and adopt or stop it; it names the gear in
+	// the servers' environment (GearVar). Without it nothing is recorded.
+	Gear *Gear
 }
 
 // Supervisor runs one gear: one server instance at a time, two during a
@@ -115,8 +116,18 @@ type event struct {
 	fails int
 }
 
+// op is what a request asks of the supervisor; its value is the verb
+// errors name.
+type op string
+
+const (
+	opReload  op = "reload"
+	opRestart op = "restart"
+	opSignal  op = "signal"
+)
+
 type request struct {
-	op    string // "reload", "restart", "signal"
+	op    op
 	spec  Spec
 	sig   syscall.Signal
 	reply chan error
@@ -246,18 +257,18 @@ func (s *Supervisor) outputErr() error {
 // Reload asks the server for its own graceful reload and returns once it
 // answers again.
 func (s *Supervisor) Reload(ctx context.Context) error {
-	return s.call(ctx, request{op: "reload"})
+	return s.call(ctx, request{op: opReload})
 }
 
 // Restart replaces the running server with an instance of spec and returns
 // once the new one is ready; if it is not, the old one keeps serving.
 func (s *Supervisor) Restart(ctx context.Context, spec Spec) error {
-	return s.call(ctx, request{op: "restart", spec: spec})
+	return s.call(ctx, request{op: opRestart, spec: spec})
 }
 
 // Signal relays sig to the server's master process.
 func (s *Supervisor) Signal(sig syscall.Signal) error {
-	return s.call(context.Background(), request{op: "signal", sig: sig})
+	return s.call(context.Background(), request{op: opSignal, sig: sig})
 }
 
 func (s *Supervisor) call(ctx context.Context, req request) error {

@@ -84,8 +84,8 @@ func TestServerThatExitsAtStartFails(t *testing.T) {
 	if !errors.As(err, &fe) {
 		t.Fatalf("Run = %v, want a FailError", err)
 	}
-	if !strings.Contains(fe.Cause, "exited 5 times") || !strings.Contains(fe.Cause, "exit status 3") {
-		t.Fatalf("cause %q does not name the failures and the exit status", fe.Cause)
+	if fe.Reason != FailExited || !strings.Contains(fe.Cause, "exit status 3") {
+		t.Fatalf("reason %s, cause %q; want exited, naming the exit status", fe.Reason, fe.Cause)
 	}
 	if !strings.Contains(fe.Tail(), "failing at import") {
 		t.Fatalf("last lines do not carry the server's output: %q", fe.Tail())
@@ -100,7 +100,7 @@ func TestCrashLoopAfterReadyFails(t *testing.T) {
 	g := startGear(t, childSpec(t, "die-soon", freePort(t)))
 	err := g.wait(t)
 	var fe *FailError
-	if !errors.As(err, &fe) || !strings.Contains(fe.Cause, "exited 5 times") || !strings.Contains(fe.Cause, "exit status 4 within 1s of being ready") {
+	if !errors.As(err, &fe) || fe.Reason != FailExited || !strings.Contains(fe.Cause, "exit status 4 within 1s of being ready") {
 		t.Fatalf("Run = %v, want failed after 5 quick exits", err)
 	}
 	noDescendants(t)
@@ -112,7 +112,7 @@ func TestNotReadyWithinTimeoutFails(t *testing.T) {
 	g := startGear(t, spec)
 	err := g.wait(t)
 	var fe *FailError
-	if !errors.As(err, &fe) || !strings.Contains(fe.Cause, "not ready within 1s") || !strings.Contains(fe.Cause, "500") {
+	if !errors.As(err, &fe) || fe.Reason != FailNotReady || !strings.Contains(fe.Cause, "500") {
 		t.Fatalf("Run = %v, want not ready within 1s with the 500", err)
 	}
 	noDescendants(t)
@@ -232,8 +232,8 @@ func TestFailedRestartKeepsTheOldServer(t *testing.T) {
 	before := g.waitState(t, Ready)
 	err := g.sup.Restart(context.Background(), childSpec(t, "exit", port))
 	var fe *FailError
-	if !errors.As(err, &fe) || !strings.Contains(fe.Cause, "keeps serving") {
-		t.Fatalf("restart onto a failing server = %v", err)
+	if !errors.As(err, &fe) || fe.Reason != FailExited || fe.Serving != before.PID {
+		t.Fatalf("restart onto a failing server = %v; want exited, pid %d serving", err, before.PID)
 	}
 	after := g.sup.Status()
 	if after.PID != before.PID || after.State != Ready {

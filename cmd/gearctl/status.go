@@ -78,7 +78,7 @@ func inspect(c *cli.Context, g control.Gear) (control.Report, int, error) {
 	case p == nil:
 		return rep, statusNotRunning, nil
 	}
-	rep.State = "unsupervised"
+	rep.State = control.Unsupervised
 	rep.Server, rep.PID, rep.StartedAt, rep.Listen = spec.Name, p.PID(), p.Record().Started(), fmt.Sprintf("%s:%d", spec.Host, spec.Port)
 	rep.App, rep.Interpreter = spec.App, spec.Interpreter
 	rep.Detail = "its supervisor died; 'gearctl start' adopts it, 'gearctl stop' stops it"
