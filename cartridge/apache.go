@@ -163,7 +163,7 @@ func buildApache(c Config, s *control.Spec) error {
 	}
 	if acct != nil {
 		d.User, d.Group = acct.user, acct.group
-		if err := acct.prepare(c, root); err != nil {
+		if err := acct.prepare(c, root, s); err != nil {
 			return err
 		}
 		// prepare checks the virtualenv; an installation's prefix as the
@@ -279,14 +279,15 @@ func runAccount(c Config) (*account, error) {
 	return a, nil
 }
 
-// prepare makes what the account must reach reachable, or says what it
-// cannot reach. It reads the application directory, the application file
-// and the virtualenv. Apache's children connect to mod_wsgi's sockets in
-// dir, and the daemon processes read the shims there: dir is made
-// enterable (0711, root's: the account must not be able to replace the
-// configuration root reads), and so is the gear directory above it when
-// the account cannot enter it (search only: its files stay private).
-func (a *account) prepare(c Config, dir string) error {
+// prepare has s make what the account must reach reachable at spawn, or
+// says what it cannot reach. It reads the application directory, the
+// application file and the virtualenv. Apache's children connect to
+// mod_wsgi's sockets in dir, and the daemon processes read the shims
+// there: dir is to be enterable (0711, root's: the account must not be
+// able to replace the configuration root reads), and so is the gear
+// directory above it when the account cannot enter it (search only: its
+// files stay private).
+func (a *account) prepare(c Config, dir string, s *control.Spec) error {
 	for _, need := range []struct {
 		path string
 		want uint32
@@ -302,19 +303,13 @@ func (a *account) prepare(c Config, dir string) error {
 		return fmt.Errorf("%w; give --dir somewhere %s can enter", err, a.user)
 	}
 	if a.check(c.Dir, 1) != nil {
-		st, err := os.Stat(c.Dir)
-		if err != nil {
-			return err
-		}
-		if err := os.Chmod(c.Dir, st.Mode().Perm()|0o001); err != nil {
-			return err
-		}
+		s.Searchable = append(s.Searchable, c.Dir)
 	}
-	if err := os.MkdirAll(dir, 0o711); err != nil {
-		return err
+	if s.Dirs == nil {
+		s.Dirs = map[string]os.FileMode{}
 	}
-	// MkdirAll obeys the umask.
-	return os.Chmod(dir, 0o711)
+	s.Dirs[dir] = 0o711
+	return nil
 }
 
 // check says whether the account can enter every directory above path and

@@ -2,6 +2,7 @@ package cartridge
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,13 @@ func TestApacheConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(c.Dir, "apache-8082", "httpd.conf")
+	// Building a spec changes nothing on disk; spawning it does.
+	if _, err := os.Stat(filepath.Dir(conf)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("building the spec made %s (%v)", filepath.Dir(conf), err)
+	}
+	if fi, err := os.Stat(c.Dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("building the spec changed %s: %v %v; want it 0700 as it was", c.Dir, fi.Mode(), err)
+	}
 	if err := os.MkdirAll(filepath.Dir(conf), 0o700); err != nil {
 		t.Fatal(err)
 	}

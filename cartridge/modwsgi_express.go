@@ -122,7 +122,7 @@ func buildModWSGIExpress(c Config, s *control.Spec) error {
 		// It refuses to start as root without them: it is Apache
 		// underneath, with Apache's and mod_wsgi's rules (see account).
 		s.Args = append(s.Args, "--user", acct.user, "--group", acct.group)
-		if err := acct.prepare(c, root); err != nil {
+		if err := acct.prepare(c, root, s); err != nil {
 			return err
 		}
 	}

@@ -178,7 +178,7 @@ func start(t *testing.T, c Config) *running {
 		ln.Close()
 		t.Fatal(err)
 	}
-	if err := spec.WriteFiles(); err != nil {
+	if err := spec.Prepare(); err != nil {
 		t.Fatal(err)
 	}
 	r := &running{t: t, spec: spec, out: &syncBuffer{}, done: make(chan struct{}),

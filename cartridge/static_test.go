@@ -217,7 +217,7 @@ func TestStaticApacheConfig(t *testing.T) {
 			t.Errorf("httpd.conf lacks %q", want)
 		}
 	}
-	if err := s.WriteFiles(); err != nil {
+	if err := s.Prepare(); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(s.Path, "-t", "-f", path).CombinedOutput()

@@ -42,11 +42,11 @@ type instance struct {
 	exit Exit
 }
 
-// spawn writes the Spec's files and execs the server with stdout and stderr
+// spawn prepares the Spec's directories and files and execs the server with stdout and stderr
 // on out and, when it takes them, the listening socket as fd 3 and a
 // private probe socket as fd 4.
 func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
-	if err := spec.WriteFiles(); err != nil {
+	if err := spec.Prepare(); err != nil {
 		return nil, err
 	}
 	devnull, err := os.Open(os.DevNull)

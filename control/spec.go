@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 )
@@ -77,6 +78,12 @@ type Spec struct {
 	// WSGI script for a module:callable).
 	SharedFiles map[string]string
 	SharedGroup int
+	// Dirs are made, or set to their mode, before each spawn: path ->
+	// mode. Searchable are directories that others must be able to
+	// enter (o+x is added): what a server that drops privileges must
+	// reach. Building a spec changes nothing on disk; spawning it does.
+	Dirs       map[string]os.FileMode `json:",omitempty"`
+	Searchable []string               `json:",omitempty"`
 }
 
 // StatusRange is an inclusive range of HTTP status codes. The zero value is
@@ -143,8 +150,27 @@ func (s Spec) validate() error {
 	return nil
 }
 
-// WriteFiles writes the spec's Files and SharedFiles, as each spawn does.
-func (s Spec) WriteFiles() error {
+// Prepare makes the spec's directories and writes its Files and
+// SharedFiles, as each spawn does.
+func (s Spec) Prepare() error {
+	for _, dir := range s.Searchable {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return err
+		}
+		if err := os.Chmod(dir, st.Mode().Perm()|0o001); err != nil {
+			return err
+		}
+	}
+	for dir, mode := range s.Dirs {
+		if err := os.MkdirAll(dir, mode); err != nil {
+			return err
+		}
+		// MkdirAll obeys the umask.
+		if err := os.Chmod(dir, mode); err != nil {
+			return err
+		}
+	}
 	for path, content := range s.Files {
 		if err := writeFileAtomic(path, content, 0o600, -1); err != nil {
 			return err
