@@ -20,8 +20,9 @@ const maxRequest = 1 << 20
 type APIOptions struct {
 	// Rotate starts a new log file, for tidy.
 	Rotate func() error
-	// Balancer reports the load-balancer registration for status.
-	Balancer func() any
+	// Balancer reports the load-balancer registration for status. It is
+	// called on each status request and must not wait.
+	Balancer func() BalancerReport
 }
 
 // Report is what `status` shows: the supervisor's status, every process of
@@ -32,9 +33,8 @@ type Report struct {
 	// LogError is the last failure to write the server's output (a full or
 	// unwritable log directory); the server keeps serving meanwhile.
 	LogError string `json:"log_error,omitempty"`
-	// Balancer is the gear's load-balancer registration, as whoever
-	// registers it reports it.
-	Balancer any `json:"haproxy,omitempty"`
+	// Balancer is the gear's load-balancer registration; nil without one.
+	Balancer *BalancerReport `json:"haproxy,omitempty"`
 }
 
 // restartRequest carries a fully resolved spec: the caller checked its
@@ -180,7 +180,8 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 		rep.LogError = err.Error()
 	}
 	if a.opt.Balancer != nil {
-		rep.Balancer = a.opt.Balancer()
+		b := a.opt.Balancer()
+		rep.Balancer = &b
 	}
 	reply(w, http.StatusOK, rep)
 }

@@ -47,6 +47,9 @@ func New(addr string) (*Client, error) {
 	return &Client{addr: addr, network: network, address: address}, nil
 }
 
+// timeout is what bounds one command when the context does not.
+func (c *Client) timeout() time.Duration { return orDefault(c.Timeout, DefaultTimeout) }
+
 // String is the address the client was made with.
 func (c *Client) String() string { return c.addr }
 
@@ -58,11 +61,7 @@ func (c *Client) Run(ctx context.Context, cmd string) (string, error) {
 	if strings.TrimSpace(cmd) == "" || strings.ContainsAny(cmd, "\r\n\x00") {
 		return "", fmt.Errorf("haproxy: %w: command %q must be one non-empty line", ErrInvalid, cmd)
 	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 
 	conn, err := c.dial(ctx)

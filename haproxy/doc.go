@@ -1,7 +1,8 @@
 // Package haproxy owns gearctl's side of haproxy: a client for its runtime
 // API (unix socket or TCP), the registration of a gear as a dynamic server
 // with a reconcile loop that re-registers it after haproxy restarts or
-// reloads, and an agent-check responder that tells haproxy the gear's state.
+// reloads, an agent-check responder that tells haproxy the gear's state,
+// and the Follower that keeps both in step with a gear's supervisor.
 //
 // Facts of haproxy 2.6 this package is built on, measured with the Debian
 // package:
@@ -30,5 +31,8 @@
 //   - haproxy's own refusal text reaches the caller in a *CommandError, with
 //     sentinels for the refusals callers branch on;
 //   - the reconcile loop acts only when what haproxy shows differs from what
-//     the caller wants, and retries failures with a bounded backoff.
+//     the caller wants, and retries failures with a bounded backoff;
+//   - a Follower's registrations are changed in haproxy only by their own
+//     reconcile loops, one goroutine each, which it stops and waits for;
+//     its report is what they last learned, never a question to haproxy.
 package haproxy

@@ -171,6 +171,18 @@ func (h *testHAProxy) kill(sig syscall.Signal) {
 	}
 }
 
+// signal sends sig to the haproxy we started without waiting for it:
+// SIGSTOP makes a haproxy that accepts connections and never answers.
+func (h *testHAProxy) signal(sig syscall.Signal) {
+	h.t.Helper()
+	h.mu.Lock()
+	cmd := h.cmd
+	h.mu.Unlock()
+	if err := syscall.Kill(cmd.Process.Pid, sig); err != nil {
+		h.t.Fatalf("signal haproxy: %v", err)
+	}
+}
+
 // restart kills haproxy the hard way and starts a new one on the same
 // config and sockets: runtime servers are gone, as after a crash or reload.
 func (h *testHAProxy) restart() {

@@ -88,6 +88,19 @@ func (r *Registration) kicked() chan struct{} {
 	return r.kick
 }
 
+// stepResult is what one Reconcile step learned and did.
+type stepResult struct {
+	Desired Desired
+	// Seen is whether haproxy answered the step's look; Present whether it
+	// has the server, and State what it shows of it: the state the step's
+	// action left when it acted and succeeded, the one it found otherwise.
+	Seen    bool
+	Present bool
+	State   ServerState
+	Acted   bool
+	Err     error
+}
+
 // step observes once and acts if needed.
 func (r *Registration) step(ctx context.Context, d Desired, applied *Desired) (err error) {
 	actx, cancel := context.WithCancel(ctx)
@@ -104,27 +117,27 @@ func (r *Registration) step(ctx context.Context, d Desired, applied *Desired) (e
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
-	observed := "absent"
-	st, err := r.Client.ServerState(actx, r.Backend, r.Server)
-	present := err == nil
-	switch {
-	case present:
-		observed = string(st.AdminState())
-	case !errors.Is(err, ErrNoSuchServer):
-		r.report(d, "unknown", false, err)
+	res := stepResult{Desired: d}
+	if err := r.look(actx, &res); err != nil {
+		r.report(res)
 		return err
 	}
+	observed := "absent"
+	if res.Present {
+		observed = string(res.State.AdminState())
+	}
 
-	act := !r.satisfied(d, present, st)
-	if act && present && *applied == d && r.matches(st) {
+	satisfied := r.satisfied(d, res.Present, res.State)
+	act := !satisfied
+	if act && res.Present && *applied == d && r.matches(res.State) {
 		// We got it there; someone else changed it since. Theirs to keep.
 		act = false
 	}
 	if !act {
-		if *applied != d && r.satisfied(d, present, st) {
+		if satisfied {
 			*applied = d
 		}
-		r.report(d, observed, false, nil)
+		r.report(res)
 		return nil
 	}
 
@@ -139,11 +152,36 @@ func (r *Registration) step(ctx context.Context, d Desired, applied *Desired) (e
 	default:
 		err = fmt.Errorf("haproxy registration: %w: desired state %q, want up, drain or down", ErrInvalid, d)
 	}
+	res.Acted, res.Err = true, err
 	if err == nil {
 		*applied = d
+		// What the action left, for whoever follows the steps; a failed
+		// look says nothing new, and the action did succeed.
+		after := stepResult{Desired: d, Acted: true}
+		if r.look(actx, &after) == nil {
+			res = after
+		} else {
+			res.Seen = false
+		}
 	}
-	r.report(d, observed, true, err)
+	r.report(res)
 	return err
+}
+
+// look reads what haproxy shows of the server into res; a server haproxy
+// does not have is an answer too.
+func (r *Registration) look(ctx context.Context, res *stepResult) error {
+	st, err := r.Client.ServerState(ctx, r.Backend, r.Server)
+	switch {
+	case err == nil:
+		res.Seen, res.Present, res.State = true, true, st
+	case errors.Is(err, ErrNoSuchServer):
+		res.Seen, res.Present, res.State = true, false, ServerState{}
+	default:
+		res.Err = err
+		return err
+	}
+	return nil
 }
 
 // satisfied reports whether haproxy already shows d.
@@ -159,8 +197,8 @@ func (r *Registration) satisfied(d Desired, present bool, st ServerState) bool {
 	return false
 }
 
-func (r *Registration) report(d Desired, observed string, acted bool, err error) {
+func (r *Registration) report(res stepResult) {
 	if r.onStep != nil {
-		r.onStep(d, observed, acted, err)
+		r.onStep(res)
 	}
 }

@@ -66,8 +66,9 @@ type Registration struct {
 	kickOnce sync.Once
 	kick     chan struct{}
 
-	// onStep, for tests, sees each Reconcile step.
-	onStep func(d Desired, observed string, acted bool, err error)
+	// onStep sees each Reconcile step, on Reconcile's goroutine: a keeper
+	// learns haproxy's view from it, and tests count steps.
+	onStep func(stepResult)
 }
 
 // Desired is the state a caller wants the registration in.

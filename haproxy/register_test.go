@@ -11,19 +11,20 @@ import (
 
 // newTestRegistration registers gear g as express/gear with fast checks.
 func newTestRegistration(h *testHAProxy, g *testGear) *Registration {
-	return &Registration{
-		Client:            h.client,
-		Backend:           "express",
-		Server:            "gear",
-		Addr:              g.addr,
-		Port:              g.port,
-		Inter:             100 * time.Millisecond,
-		AgentInter:        100 * time.Millisecond,
-		PollInterval:      20 * time.Millisecond,
-		WaitTimeout:       20 * time.Second,
-		ReconcileInterval: 100 * time.Millisecond,
-		MaxBackoff:        500 * time.Millisecond,
-	}
+	r := &Registration{Client: h.client, Backend: "express", Server: "gear", Addr: g.addr, Port: g.port}
+	fastChecks(r)
+	return r
+}
+
+// fastChecks tunes r for tests: checks, polls and reconcile steps in
+// tenths of a second rather than seconds.
+func fastChecks(r *Registration) {
+	r.Inter = 100 * time.Millisecond
+	r.AgentInter = 100 * time.Millisecond
+	r.PollInterval = 20 * time.Millisecond
+	r.WaitTimeout = 20 * time.Second
+	r.ReconcileInterval = 100 * time.Millisecond
+	r.MaxBackoff = 500 * time.Millisecond
 }
 
 // TestUpWaitsForPassingCheck: while the gear fails its health check, the
@@ -280,10 +281,10 @@ func TestReconcileReaddsAfterRestart(t *testing.T) {
 	var desired atomic.Value
 	desired.Store(DesiredUp)
 	var steps, ups, downs atomic.Int64
-	reg.onStep = func(d Desired, observed string, acted bool, err error) {
+	reg.onStep = func(s stepResult) {
 		steps.Add(1)
-		if acted && err == nil {
-			switch d {
+		if s.Acted && s.Err == nil {
+			switch s.Desired {
 			case DesiredUp:
 				ups.Add(1)
 			case DesiredDown:
@@ -354,8 +355,8 @@ func TestReconcileSurvivesUnreachableAPI(t *testing.T) {
 	h.kill(9)
 
 	var failures atomic.Int64
-	reg.onStep = func(d Desired, observed string, acted bool, err error) {
-		if errors.Is(err, ErrUnavailable) {
+	reg.onStep = func(s stepResult) {
+		if errors.Is(s.Err, ErrUnavailable) {
 			failures.Add(1)
 		}
 	}

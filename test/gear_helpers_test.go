@@ -120,6 +120,15 @@ type gearStatus struct {
 		Command string  `json:"command"`
 	} `json:"processes"`
 	Settings map[string]any `json:"settings"`
+	HAProxy  *struct {
+		Desired   string    `json:"desired"`
+		Backend   string    `json:"backend"`
+		Server    string    `json:"server"`
+		State     string    `json:"state"`
+		Healthy   *bool     `json:"healthy"`
+		LearnedAt time.Time `json:"learned_at"`
+		Error     string    `json:"error"`
+	} `json:"haproxy"`
 }
 
 // status runs `status --json` and returns what it says and its exit

@@ -12,7 +12,8 @@ import (
 	"github.com/gearctl/gearctl/haproxy"
 )
 
-// TestHAProxyHungDuringStop SIGSTOPs haproxy under a registered gear, then
+// TestHAProxyHungDuringStop SIGSTOPs haproxy under a registered gear:
+// status answers with what the gear last learned of haproxy. Then it
 // stops the gear: the stop must end within its timeouts, leave no process
 // and log what haproxy was not told. Once haproxy runs again, a new start
 // of the same gear must register it and serve through haproxy, with one
@@ -34,6 +35,24 @@ func TestHAProxyHungDuringStop(t *testing.T) {
 		t.Fatal("haproxy never routed a request to the gear")
 	}
 
+	// What status says of haproxy is what the supervisor last learned:
+	// with haproxy hung it still answers, with the state learned before.
+	registered := func(when string) {
+		t.Helper()
+		st, code := b.status()
+		hp := st.HAProxy
+		if code != 0 || hp == nil || hp.Desired != "up" || hp.Backend != "express" || hp.Server != "g1" ||
+			hp.State != "ready" || hp.Healthy == nil || !*hp.Healthy || hp.LearnedAt.IsZero() {
+			t.Errorf("%s: status exits %d with haproxy %+v; want desired up, express/g1 ready and healthy, and when that was learned", when, code, hp)
+		}
+	}
+	if !eventually(waitLine, func() bool {
+		st, _ := b.status()
+		return st.HAProxy != nil && st.HAProxy.Healthy != nil && *st.HAProxy.Healthy
+	}) {
+		t.Fatal("status never said haproxy counts the gear healthy")
+	}
+	registered("haproxy running")
 	h.signal(syscall.SIGSTOP)
 	// A failed test must not leave haproxy stopped for its cleanup.
 	continued := false
@@ -42,6 +61,7 @@ func TestHAProxyHungDuringStop(t *testing.T) {
 			h.signal(syscall.SIGCONT)
 		}
 	})
+	registered("haproxy hung")
 	t0 := time.Now()
 	r := b.stop()
 	// stop itself gives up on the supervisor after stop-timeout + 10 s.

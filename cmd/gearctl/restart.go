@@ -84,8 +84,7 @@ func restartGear(c *cli.Context, g control.Gear) error {
 // another port, haproxy takes it in, then drains the old one. The gear
 // moves between its home port and a free one; 0 means no move.
 func movedPort(rep control.Report, base, set cartridge.Settings, spec control.Spec) int {
-	reg, ok := rep.Balancer.(map[string]any)
-	if !ok || reg["backend"] == nil || set.Port != base.Port || set.Host != base.Host {
+	if rep.Balancer == nil || rep.Balancer.Backend == "" || set.Port != base.Port || set.Host != base.Host {
 		return 0
 	}
 	old, _, err := specFor(base, portOf(rep.Listen))

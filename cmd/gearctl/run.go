@@ -74,23 +74,27 @@ func runAction(c *cli.Context) error {
 		opt.Listener = files[0]
 	}
 	api := control.APIOptions{Rotate: rotator(out)}
-	b, err := newBalancer(c, spec, log)
+	f, err := follower(c, spec, log)
 	if err != nil {
 		lock.Unlock()
 		return err
 	}
-	if b != nil {
-		defer b.close()
+	if f != nil {
+		defer func() {
+			if err := f.Close(); err != nil {
+				log.Warn(err.Error())
+			}
+		}()
 		notify := opt.OnChange
 		opt.OnChange = func(st control.Status) {
 			if notify != nil {
 				notify(st)
 			}
-			b.onChange(st)
+			f.OnChange(st)
 		}
-		opt.BeforeStop = b.beforeStop
-		opt.Handover = b.handover
-		api.Balancer = b.report
+		opt.BeforeStop = f.BeforeStop
+		opt.Handover = f.Handover
+		api.Balancer = f.Report
 	}
 	err = g.Run(lock, spec, opt, api)
 	if err != nil && !c.Bool("log-to-terminal") {
