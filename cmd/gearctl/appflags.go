@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -104,9 +102,6 @@ func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settin
 		ExtraArgs:     extra,
 		Env:           os.Environ(),
 	}
-	if c.Bool("env-stdin") {
-		s.Vars = stdinVars()
-	}
 	if base != nil {
 		for name, keep := range keepers {
 			if !c.IsSet(name) {
@@ -118,46 +113,6 @@ func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settin
 		}
 	}
 	return s
-}
-
-// stdinVars reads the NUL-separated KEY=VALUE pairs start writes to its
-// background supervisor's stdin.
-func stdinVars() []string {
-	b, _ := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
-	if len(b) == 0 {
-		return nil
-	}
-	return strings.Split(string(b), "\x00")
-}
-
-// runArgs spells resolved settings as `run` flags, for the background
-// supervisor that start launches: what it runs does not depend on how the
-// caller's flags and variables were combined.
-func runArgs(s cartridge.Settings) []string {
-	args := []string{
-		"--server", s.Server, "--app", s.App, "--chdir", s.Chdir,
-		"--host", s.Host, "--port", strconv.Itoa(s.Port),
-		"--workers", strconv.Itoa(s.Workers), "--threads", strconv.Itoa(s.Threads),
-		"--python", s.Python, "--command", s.Command, "--ready-path", s.ReadyPath,
-		"--start-timeout", s.StartTimeout.String(), "--stop-timeout", s.StopTimeout.String(),
-		"--probe-interval", s.ProbeInterval.String(), "--probe-failures", strconv.Itoa(s.ProbeFailures),
-		"--ready-status", s.ReadyStatus,
-	}
-	for _, v := range s.Static {
-		args = append(args, "--static", v)
-	}
-	for _, f := range s.EnvFiles {
-		args = append(args, "--env-file", f)
-	}
-	if len(s.Vars) > 0 {
-		// Values may be secrets: they reach the supervisor on its stdin
-		// (see varsInput), not in an argv that ps shows every user.
-		args = append(args, "--env-stdin")
-	}
-	if len(s.ExtraArgs) > 0 {
-		args = append(append(args, "--"), s.ExtraArgs...)
-	}
-	return args
 }
 
 // gear is the gear named by --dir and --log-dir. --dir defaults to

@@ -461,7 +461,7 @@ func (x *cartridgeCtl) threaddump() error {
 // control actions' business, and a start must not deploy.
 func runDeployHook(c *cli.Context, g control.Gear, spec control.Spec) error {
 	on, timeout, err := actionEnv()
-	if err != nil || !on || launchedByStart(g) {
+	if err != nil || !on || c.String("handoff") != "" {
 		return err
 	}
 	for _, dir := range []string{".docker/action_hooks", cartridge.HooksDir} {
@@ -480,18 +480,6 @@ func runDeployHook(c *cli.Context, g control.Gear, spec control.Spec) error {
 		return err
 	}
 	return nil
-}
-
-// launchedByStart reports whether this process is the background
-// supervisor that start launched, which has the gear's supervisor.out as
-// its stdout.
-func launchedByStart(g control.Gear) bool {
-	out, err := os.Stdout.Stat()
-	if err != nil {
-		return false
-	}
-	f, err := os.Stat(g.SupervisorOut())
-	return err == nil && os.SameFile(out, f)
 }
 
 // interruptible runs f with a context that SIGINT and SIGTERM end, so that

@@ -23,8 +23,9 @@ func runCommand() *cli.Command {
 				Usage: "rotate server.log at this size (K, M, G suffixes)"},
 			&cli.IntFlag{Name: "log-keep", Value: 5, EnvVars: []string{"GEARCTL_LOG_KEEP"},
 				Usage: "rotated files to keep"},
-			// start hands its --env values over on stdin (see runArgs).
-			&cli.BoolFlag{Name: "env-stdin", Hidden: true},
+			// start hands the spec it resolved over in a file (see
+			// control.Gear.Handoff).
+			&cli.StringFlag{Name: "handoff", Hidden: true},
 		),
 		Action: runAction,
 	}
@@ -35,7 +36,12 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spec, _, err := resolve(c, g, nil)
+	var spec control.Spec
+	if token := c.String("handoff"); token != "" {
+		spec, err = g.TakeHandoff(token)
+	} else {
+		spec, _, err = resolve(c, g, nil)
+	}
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/gearctl/gearctl/cartridge"
@@ -49,14 +48,17 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 	if err != nil {
 		return err
 	}
-	args := []string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false"}
-	args = append(append(args, balancerArgs(c)...), runArgs(set)...)
+	token, drop, err := g.Handoff(spec)
+	if err != nil {
+		return exitWith(1, "%v", err)
+	}
+	defer drop()
+	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false", "--handoff", token}, balancerArgs(c)...)
 	// A failed start includes stopping what did not get ready.
 	ctx, cancel := context.WithTimeout(c.Context, spec.StartTimeout+spec.StopTimeout+killGrace)
 	defer cancel()
 	t0 := time.Now()
 	cmd := exec.Command(exe, args...)
-	cmd.Stdin = strings.NewReader(strings.Join(set.Vars, "\x00"))
 	st, already, err := g.Launch(ctx, cmd)
 	if err != nil {
 		return failure(err)
