@@ -102,16 +102,6 @@ func extraArgs(c *cli.Context) ([]string, error) {
 	return nil, usageErrorf("unexpected argument %q; server arguments go after --", args[0])
 }
 
-// resolve checks the application flags and builds the server's Spec; bad
-// input is a usage error, and nothing has been touched yet.
-func resolve(c *cli.Context, g control.Gear, base *cartridge.Settings) (control.Spec, cartridge.Settings, error) {
-	extra, err := extraArgs(c)
-	if err != nil {
-		return control.Spec{}, cartridge.Settings{}, err
-	}
-	return specFor(settings(c, g.Dir, extra, base), 0)
-}
-
 // specFor checks settings and builds their Spec, on port instead of the
 // settings' own when port is not 0 (the settings keep theirs).
 func specFor(s cartridge.Settings, port int) (control.Spec, cartridge.Settings, error) {

@@ -132,6 +132,9 @@ func controlCommand() *cli.Command {
 type cartridgeCtl struct {
 	c *cli.Context
 	g control.Gear
+	// call is what the action's verb runs on: its settings have the
+	// gear's virtualenv as their interpreter unless one was named.
+	call call
 	// out is stdout, where every line of ours is for the user, behind a
 	// prefix, and the hooks' and pip's output goes as they write it.
 	out io.Writer
@@ -171,11 +174,15 @@ func (x *cartridgeCtl) setup() error {
 	if x.app, err = x.set.AppEnv(); err != nil {
 		return usageErrorf("%v", err)
 	}
+	x.call = newCall(x.c, x.g)
 	// The gear's virtualenv, once build made it, is the interpreter of
 	// every action, unless --python or VIRTUAL_ENV names another.
 	if !x.c.IsSet("python") && x.app.Venv != "" {
-		if err := x.c.Set("python", x.app.Venv); err != nil {
-			return err
+		over, venv := x.call.over, x.app.Venv
+		x.call.over = func(base *cartridge.Settings) (cartridge.Settings, error) {
+			s, err := over(base)
+			s.Python = venv
+			return s, err
 		}
 	}
 	x.hooks = cartridge.Hooks{
@@ -272,13 +279,22 @@ func (x *cartridgeCtl) start() error {
 	if x.supervised() {
 		// Running already: start only says so (once it has settled), and
 		// no hook runs, since nothing is started.
-		return startCommand().Action(x.c)
+		return x.launch()
 	}
 	// Bad settings are refused before the pre_start hook can act on them.
-	if _, _, err := resolve(x.c, x.g, nil); err != nil {
+	if _, _, err := x.call.resolve(nil); err != nil {
 		return err
 	}
-	return x.around("start", func() error { return startCommand().Action(x.c) })
+	return x.around("start", x.launch)
+}
+
+// launch starts the background supervisor, as `gearctl start` does.
+func (x *cartridgeCtl) launch() error {
+	spec, set, err := x.call.resolve(nil)
+	if err != nil {
+		return err
+	}
+	return launch(x.call, spec, set)
 }
 
 func (x *cartridgeCtl) stop() error {
@@ -300,7 +316,7 @@ func (x *cartridgeCtl) stop() error {
 }
 
 func (x *cartridgeCtl) restart() error {
-	return x.around("restart", func() error { return restartCommand().Action(x.c) })
+	return x.around("restart", func() error { return restartGear(x.call) })
 }
 
 // reload of a stopped gear is what LSB's force-reload is: nothing, and
@@ -310,7 +326,7 @@ func (x *cartridgeCtl) reload() error {
 		x.result("not running: nothing to reload")
 		return nil
 	}
-	return x.around("reload", func() error { return reloadCommand().Action(x.c) })
+	return x.around("reload", func() error { return reloadGear(x.call) })
 }
 
 // status answers as the stock cartridge did, with the gear's state
@@ -363,7 +379,7 @@ func answers(ctx context.Context, rep control.Report) (detail string, ok bool) {
 func (x *cartridgeCtl) tidy() error {
 	return x.around("tidy", func() error {
 		x.message("rotating and trimming the logs in " + x.g.Logs())
-		return tidyCommand().Action(x.c)
+		return tidyGear(x.call)
 	})
 }
 
@@ -403,7 +419,7 @@ func (x *cartridgeCtl) deploy() error {
 }
 
 func (x *cartridgeCtl) updateConfiguration() error {
-	spec, set, err := resolve(x.c, x.g, nil)
+	spec, set, err := x.call.resolve(nil)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func restartCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return restartGear(c, g)
+			return restartGear(newCall(c, g))
 		},
 	}
 }
@@ -31,17 +31,17 @@ func restartCommand() *cli.Command {
 // restartGear replaces the gear's server with one of the settings c's
 // flags change (all of them kept when c has none, as for reload's
 // fallback), or starts it when nothing runs.
-func restartGear(c *cli.Context, g control.Gear) error {
-	cl := g.Client()
-	rep, err := cl.Status(c.Context)
+func restartGear(call call) error {
+	cl := call.g.Client()
+	rep, err := cl.Status(call.ctx)
 	if errors.Is(err, control.ErrNoSupervisor) {
 		// Nothing runs (or only a server whose supervisor died,
 		// which start adopts): a restart is a start.
-		spec, set, err := resolve(c, g, nil)
+		spec, set, err := call.resolve(nil)
 		if err != nil {
 			return err
 		}
-		return launch(c, g, spec, set)
+		return launch(call, spec, set)
 	}
 	if err != nil {
 		return exitWith(1, "%v", err)
@@ -50,7 +50,7 @@ func restartGear(c *cli.Context, g control.Gear) error {
 	if err != nil {
 		return exitWith(1, "%v", err)
 	}
-	spec, set, err := resolve(c, g, &base)
+	spec, set, err := call.resolve(&base)
 	if err != nil {
 		return err
 	}
@@ -59,20 +59,20 @@ func restartGear(c *cli.Context, g control.Gear) error {
 			return err
 		}
 	}
-	if err := cl.Restart(c.Context, spec); err != nil {
+	if err := cl.Restart(call.ctx, spec); err != nil {
 		return failure(err)
 	}
 	// What is reported comes from a status fetched after the restart: a
 	// stop that raced it (SIGTERM to the supervisor) may have taken the
 	// new server away in between, and "pid 0 ready on " is no success.
-	rep, err = cl.Status(c.Context)
+	rep, err = cl.Status(call.ctx)
 	if err != nil {
 		return exitWith(1, "restart: the new server got ready, but then the supervisor stopped answering: %v", err)
 	}
 	if gone := rep.State == control.Stopping || rep.State == control.Stopped || rep.State == control.Failed; gone || rep.PID == 0 {
 		return exitWith(1, "restart: the new server got ready, but the gear is %s now (supervisor pid %d): a stop came in", rep.State, rep.SupervisorPID)
 	}
-	fmt.Fprintf(c.App.Writer, "gearctl: restarted: %s pid %d ready on %s, %s; %s\n",
+	fmt.Fprintf(call.out, "gearctl: restarted: %s pid %d ready on %s, %s; %s\n",
 		rep.Server, rep.PID, rep.Listen, answered(rep.Status, set), rep.Handover)
 	warnAnswer(rep.Status, set)
 	return nil

@@ -40,7 +40,7 @@ func runAction(c *cli.Context) error {
 	if token := c.String("handoff"); token != "" {
 		spec, err = g.TakeHandoff(token)
 	} else {
-		spec, _, err = resolve(c, g, nil)
+		spec, _, err = newCall(c, g).resolve(nil)
 	}
 	if err != nil {
 		return err

@@ -24,20 +24,22 @@ func startCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			spec, set, err := resolve(c, g, nil)
+			cl := newCall(c, g)
+			spec, set, err := cl.resolve(nil)
 			if err != nil {
 				return err
 			}
 			if err := checkBalancer(c, spec.Host); err != nil {
 				return err
 			}
-			return launch(c, g, spec, set)
+			return launch(cl, spec, set)
 		},
 	}
 }
 
 // launch starts the background supervisor for set and reports how it went.
-func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Settings) error {
+func launch(cl call, spec control.Spec, set cartridge.Settings) error {
+	g := cl.g
 	if err := checkServerFile(g); err != nil {
 		return err
 	}
@@ -53,9 +55,9 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 		return exitWith(1, "%v", err)
 	}
 	defer drop()
-	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false", "--handoff", token}, balancerArgs(c)...)
+	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false", "--handoff", token}, cl.balancer...)
 	// A failed start includes stopping what did not get ready.
-	ctx, cancel := context.WithTimeout(c.Context, spec.StartTimeout+spec.StopTimeout+killGrace)
+	ctx, cancel := context.WithTimeout(cl.ctx, spec.StartTimeout+spec.StopTimeout+killGrace)
 	defer cancel()
 	t0 := time.Now()
 	cmd := exec.Command(exe, args...)
@@ -64,11 +66,11 @@ func launch(c *cli.Context, g control.Gear, spec control.Spec, set cartridge.Set
 		return failure(err)
 	}
 	if already {
-		fmt.Fprintf(c.App.Writer, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
+		fmt.Fprintf(cl.out, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "gearctl: %s\n", spec.App)
-	fmt.Fprintf(c.App.Writer, "gearctl: %s pid %d ready on %s in %.2fs, %s (supervisor pid %d)\n",
+	fmt.Fprintf(cl.out, "gearctl: %s\n", spec.App)
+	fmt.Fprintf(cl.out, "gearctl: %s pid %d ready on %s in %.2fs, %s (supervisor pid %d)\n",
 		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(t0).Seconds(), answered(st, set), st.SupervisorPID)
 	warnAnswer(st, set)
 	return nil

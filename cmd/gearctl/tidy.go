@@ -17,18 +17,22 @@ func tidyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cl := g.Client()
-			if err := cl.Rotate(c.Context); err != nil && !errors.Is(err, control.ErrNoSupervisor) {
-				return exitWith(1, "%v", err)
-			}
-			removed, err := g.Tidy()
-			for _, f := range removed {
-				fmt.Fprintln(c.App.Writer, "gearctl: removed "+f)
-			}
-			if err != nil {
-				return exitWith(1, "%v", err)
-			}
-			return nil
+			return tidyGear(newCall(c, g))
 		},
 	}
+}
+
+// tidyGear starts a new log file and removes what is stale.
+func tidyGear(call call) error {
+	if err := call.g.Client().Rotate(call.ctx); err != nil && !errors.Is(err, control.ErrNoSupervisor) {
+		return exitWith(1, "%v", err)
+	}
+	removed, err := call.g.Tidy()
+	for _, f := range removed {
+		fmt.Fprintln(call.out, "gearctl: removed "+f)
+	}
+	if err != nil {
+		return exitWith(1, "%v", err)
+	}
+	return nil
 }

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/control"
+	"github.com/urfave/cli/v2"
+)
+
+// call is what a verb takes from its command line, read once from the
+// cli.Context: the plain verbs and the control actions run the same verb
+// functions on it, and nothing passes data through urfave's flags.
+type call struct {
+	ctx context.Context
+	out io.Writer
+	g   control.Gear
+	// over makes this command line's settings over base, the running
+	// gear's (nil: none runs), for resolve.
+	over func(base *cartridge.Settings) (cartridge.Settings, error)
+	// balancer are the load balancer flags for a background supervisor.
+	balancer []string
+}
+
+// newCall reads c for a verb on gear g.
+func newCall(c *cli.Context, g control.Gear) call {
+	return call{
+		ctx: c.Context, out: c.App.Writer, g: g, balancer: balancerArgs(c),
+		over: func(base *cartridge.Settings) (cartridge.Settings, error) {
+			extra, err := extraArgs(c)
+			if err != nil {
+				return cartridge.Settings{}, err
+			}
+			return settings(c, g.Dir, extra, base), nil
+		},
+	}
+}
+
+// resolve checks the call's settings over base and builds the server's
+// Spec; bad input is a usage error, and nothing has been touched yet.
+func (cl call) resolve(base *cartridge.Settings) (control.Spec, cartridge.Settings, error) {
+	set, err := cl.over(base)
+	if err != nil {
+		return control.Spec{}, set, err
+	}
+	return specFor(set, 0)
+}
