@@ -14,10 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// gear is the gear named by --dir and --log-dir. --dir defaults to
+// gearDir is the gear named by --dir and --log-dir. --dir defaults to
 // $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl, and is created 0700: it holds
 // the control socket and pidfiles, which only the owner may reach.
-func gear(c *cli.Context) (control.Gear, error) {
+func gearDir(c *cli.Context) (control.Gear, error) {
 	dir := c.String("dir")
 	if dir == "" {
 		dir = ".gearctl"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
 )
 
@@ -162,7 +163,7 @@ func runControl(a controlAction) cli.ActionFunc {
 
 func (x *cartridgeCtl) setup() error {
 	var err error
-	if x.g, err = gear(x.c); err != nil {
+	if x.g, err = gearDir(x.c); err != nil {
 		return err
 	}
 	on, timeout, err := actionEnv()
@@ -359,7 +360,7 @@ const statusTimeout = 30 * time.Second
 // says why not.
 func answers(ctx context.Context, rep control.Report) (detail string, ok bool) {
 	path, ready := "/", control.DefaultReady
-	if s, err := storedSettings(rep); err == nil {
+	if s, err := gear.Settings(rep); err == nil {
 		if s.ReadyPath != "" {
 			path = s.ReadyPath
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,7 +15,7 @@ func reloadCommand() *cli.Command {
 		Name:  "reload",
 		Usage: "the server's own graceful reload (code re-import), same PID; returns once it answers again",
 		Action: func(c *cli.Context) error {
-			g, err := gear(c)
+			g, err := gearDir(c)
 			if err != nil {
 				return err
 			}
@@ -30,7 +31,7 @@ func reloadGear(call call) error {
 	// The reload may take the server's start timeout.
 	timeout := 60 * time.Second
 	rep, err := cl.Status(call.ctx)
-	if set, serr := storedSettings(rep); err == nil && serr == nil {
+	if set, serr := gear.Settings(rep); err == nil && serr == nil {
 		timeout = set.StartTimeout
 	}
 	if err == nil {
@@ -49,7 +50,7 @@ func reloadGear(call call) error {
 		return failure(err)
 	}
 	rep, _ = cl.Status(call.ctx)
-	set, _ := storedSettings(rep)
+	set, _ := gear.Settings(rep)
 	fmt.Fprintf(call.out, "gearctl: reloaded %s pid %d, %s\n", rep.Server, rep.PID, answered(rep.Status, set))
 	warnAnswer(rep.Status, set)
 	return nil

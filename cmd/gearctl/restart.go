@@ -8,6 +8,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
 )
 
@@ -19,7 +20,7 @@ func restartCommand() *cli.Command {
 		ArgsUsage: "[-- extra server arguments]",
 		Flags:     appFlags(),
 		Action: func(c *cli.Context) error {
-			g, err := gear(c)
+			g, err := gearDir(c)
 			if err != nil {
 				return err
 			}
@@ -46,7 +47,7 @@ func restartGear(call call) error {
 	if err != nil {
 		return exitWith(1, "%v", err)
 	}
-	base, err := storedSettings(rep)
+	base, err := gear.Settings(rep)
 	if err != nil {
 		return exitWith(1, "%v", err)
 	}

@@ -32,7 +32,7 @@ func runCommand() *cli.Command {
 }
 
 func runAction(c *cli.Context) error {
-	g, err := gear(c)
+	g, err := gearDir(c)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,7 +21,7 @@ func startCommand() *cli.Command {
 		ArgsUsage: "[-- extra server arguments]",
 		Flags:     append(appFlags(), balancerFlags()...),
 		Action: func(c *cli.Context) error {
-			g, err := gear(c)
+			g, err := gearDir(c)
 			if err != nil {
 				return err
 			}
@@ -57,11 +58,11 @@ func launch(cl call, spec control.Spec, set cartridge.Settings) error {
 	defer drop()
 	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false", "--handoff", token}, cl.balancer...)
 	// A failed start includes stopping what did not get ready.
-	ctx, cancel := context.WithTimeout(cl.ctx, spec.StartTimeout+spec.StopTimeout+killGrace)
+	ctx, cancel := context.WithTimeout(cl.ctx, spec.StartTimeout+spec.StopTimeout+gear.KillGrace)
 	defer cancel()
 	t0 := time.Now()
 	cmd := exec.Command(exe, args...)
-	st, already, err := g.Launch(ctx, cmd)
+	st, already, err := gear.Launch(ctx, g, cmd)
 	if err != nil {
 		return failure(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/gearctl/gearctl/pidfile"
 	"github.com/urfave/cli/v2"
 )
@@ -19,9 +20,9 @@ var errWriter io.Writer = os.Stderr
 
 // Exit statuses of status, as LSB init scripts have them.
 const (
-	statusReady      = 0
-	statusNotReady   = 1
-	statusNotRunning = 3
+	statusReady      = int(gear.Ready)
+	statusNotReady   = int(gear.NotReady)
+	statusNotRunning = int(gear.NotRunning)
 )
 
 func statusCommand() *cli.Command {
@@ -30,7 +31,7 @@ func statusCommand() *cli.Command {
 		Usage: "state of the gear; exit 0 ready, 1 running but not ready or failing, 3 not running",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "for machines"}},
 		Action: func(c *cli.Context) error {
-			g, err := gear(c)
+			g, err := gearDir(c)
 			if err != nil {
 				return err
 			}
@@ -50,55 +51,23 @@ func statusCommand() *cli.Command {
 	}
 }
 
-// inspect asks the supervisor, or, when none answers, reads what the gear
-// directory says: a server left without its supervisor, or nothing.
+// inspect is gear.Status with its errors as exit statuses, and the
+// health as status's exit status.
 func inspect(c *cli.Context, g control.Gear) (control.Report, int, error) {
-	rep, err := g.Client().Status(c.Context)
+	rep, health, err := gear.Status(c.Context, g)
 	switch {
-	case err == nil && (rep.State == control.Ready || rep.State == control.Restarting):
-		return rep, statusReady, nil
-	case err == nil:
-		return rep, statusNotReady, nil
-	case !errors.Is(err, control.ErrNoSupervisor):
-		return rep, 0, exitWith(statusNotReady, "%v", err)
-	}
-	rep = control.Report{Status: control.Status{State: control.Stopped}}
-	p, spec, err := g.Orphan()
-	if p != nil {
-		defer p.Close()
-	}
-	switch {
-	case errors.Is(err, pidfile.ErrStale):
-		rep.Detail = "the server pidfile is stale: " + err.Error()
-		return rep, statusNotRunning, nil
 	case errors.Is(err, pidfile.ErrGarbage):
 		return rep, 0, garbage(err)
 	case err != nil:
-		return rep, 0, exitWith(statusNotReady, "%v", err)
-	case p == nil:
-		return rep, statusNotRunning, nil
+		return rep, 0, exitWith(int(gear.NotReady), "%v", err)
 	}
-	rep.State = control.Unsupervised
-	rep.Server, rep.PID, rep.StartedAt, rep.Listen = spec.Name, p.PID(), p.Record().Started(), fmt.Sprintf("%s:%d", spec.Host, spec.Port)
-	rep.App, rep.Interpreter = spec.App, spec.Interpreter
-	rep.Detail = "its supervisor died; 'gearctl start' adopts it, 'gearctl stop' stops it"
-	rep.Processes = control.Processes(p.PID())
-	return rep, statusNotReady, nil
-}
-
-// storedSettings are the settings the running gear was started with.
-func storedSettings(rep control.Report) (cartridge.Settings, error) {
-	var s cartridge.Settings
-	if len(rep.Settings) == 0 {
-		return s, errors.New("the supervisor did not say how it was started")
-	}
-	return s, json.Unmarshal(rep.Settings, &s)
+	return rep, int(health), nil
 }
 
 // redacted is rep for printing: --env values may be secrets, so their
 // settings show only the names, as Vars: ["KEY", ...].
 func redacted(rep control.Report) control.Report {
-	s, err := storedSettings(rep)
+	s, err := gear.Settings(rep)
 	if err != nil || len(s.Vars) == 0 {
 		return rep
 	}

@@ -13,7 +13,7 @@ func tidyCommand() *cli.Command {
 		Name:  "tidy",
 		Usage: "rotate and trim logs, remove stale files",
 		Action: func(c *cli.Context) error {
-			g, err := gear(c)
+			g, err := gearDir(c)
 			if err != nil {
 				return err
 			}
