@@ -9,6 +9,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/gearctl/gearctl/pidfile"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -53,7 +54,7 @@ func rebuild(recorded control.Spec) (control.Spec, error) {
 	if err := json.Unmarshal(recorded.Settings, &s); err != nil {
 		return control.Spec{}, fmt.Errorf("recorded settings: %w", err)
 	}
-	spec, _, err := specFor(s, recorded.Port)
+	spec, _, err := gear.Resolve(s, recorded.Port)
 	if err != nil {
 		return control.Spec{}, fmt.Errorf("rebuilding the recorded spec: %w", err)
 	}
@@ -100,31 +101,4 @@ func extraArgs(c *cli.Context) ([]string, error) {
 		}
 	}
 	return nil, usageErrorf("unexpected argument %q; server arguments go after --", args[0])
-}
-
-// specFor checks settings and builds their Spec, on port instead of the
-// settings' own when port is not 0 (the settings keep theirs).
-func specFor(s cartridge.Settings, port int) (control.Spec, cartridge.Settings, error) {
-	run := s
-	if port != 0 {
-		run.Port = port
-	}
-	cfg, err := run.Resolve()
-	var spec control.Spec
-	if err == nil {
-		spec, err = cfg.Spec()
-	}
-	if err != nil {
-		return spec, s, usageErrorf("%v", err)
-	}
-	// Pin what was automatic, so that the background supervisor and later
-	// restarts run what was checked here, wherever they are called from.
-	s.Chdir, s.Python = cfg.Chdir, cfg.Python
-	if !cfg.App.Program {
-		// A program app.py is left to detection: once the file imports as
-		// WSGI, the next restart serves it on a WSGI server.
-		s.Server = cfg.Server
-	}
-	spec.Settings, err = json.Marshal(s)
-	return spec, s, err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
 )
 
@@ -44,5 +45,9 @@ func (cl call) resolve(base *cartridge.Settings) (control.Spec, cartridge.Settin
 	if err != nil {
 		return control.Spec{}, set, err
 	}
-	return specFor(set, 0)
+	spec, set, err := gear.Resolve(set, 0)
+	if err != nil {
+		return spec, set, usageErrorf("%v", err)
+	}
+	return spec, set, nil
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"time"
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
@@ -40,40 +37,24 @@ func startCommand() *cli.Command {
 
 // launch starts the background supervisor for set and reports how it went.
 func launch(cl call, spec control.Spec, set cartridge.Settings) error {
-	g := cl.g
-	if err := checkServerFile(g); err != nil {
+	if err := checkServerFile(cl.g); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(g.Logs(), 0o700); err != nil {
-		return usageErrorf("--log-dir %s: %v; accepted: a directory this user can write", g.Logs(), err)
+	if err := os.MkdirAll(cl.g.Logs(), 0o700); err != nil {
+		return usageErrorf("--log-dir %s: %v; accepted: a directory this user can write", cl.g.Logs(), err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	token, drop, err := g.Handoff(spec)
-	if err != nil {
-		return exitWith(1, "%v", err)
-	}
-	defer drop()
-	args := append([]string{"--dir", g.Dir, "--log-dir", g.Logs(), "run", "--log-to-terminal=false", "--handoff", token}, cl.balancer...)
-	// A failed start includes stopping what did not get ready.
-	ctx, cancel := context.WithTimeout(cl.ctx, spec.StartTimeout+spec.StopTimeout+gear.KillGrace)
-	defer cancel()
-	t0 := time.Now()
-	cmd := exec.Command(exe, args...)
-	st, already, err := gear.Launch(ctx, g, cmd)
+	st, err := gear.Start(cl.ctx, cl.g, spec, cl.balancer)
 	if err != nil {
 		return failure(err)
 	}
-	if already {
+	if st.Already {
 		fmt.Fprintf(cl.out, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
 		return nil
 	}
 	fmt.Fprintf(cl.out, "gearctl: %s\n", spec.App)
 	fmt.Fprintf(cl.out, "gearctl: %s pid %d ready on %s in %.2fs, %s (supervisor pid %d)\n",
-		st.Server, st.PID, st.Listen, st.ReadyAt.Sub(t0).Seconds(), answered(st, set), st.SupervisorPID)
-	warnAnswer(st, set)
+		st.Server, st.PID, st.Listen, st.Took.Seconds(), answered(st.Status, set), st.SupervisorPID)
+	warnAnswer(st.Status, set)
 	return nil
 }
 
