@@ -85,7 +85,6 @@ type Supervisor struct {
 	// reloadReply answers the reload under way.
 	reloadReply chan error
 	retiring    sync.WaitGroup
-	release     releaser
 }
 
 // restartOp is a restart under way: a candidate instance of spec that
