@@ -169,7 +169,6 @@ func (a *API) checkPeer(next http.Handler) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequest)
 		next.ServeHTTP(w, r)
-		a.sup.release.soon()
 	})
 }
 

@@ -31,7 +31,6 @@ func (s *Supervisor) handle(ev event) error {
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
 		s.to(Ready, "")
 		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.m.seqStart).Seconds()), "answer", ev.detail)
-		s.release.soon()
 		if state != Reloading {
 			// A reloaded server keeps the watch its start began.
 			s.watchLive(ev.inst, s.spec)

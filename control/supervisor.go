@@ -80,7 +80,6 @@ type Supervisor struct {
 	// m is owned by Run's goroutine.
 	m        machine
 	retiring sync.WaitGroup
-	release  releaser
 }
 
 // restartOp is a restart under way: a candidate instance of spec that

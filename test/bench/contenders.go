@@ -163,11 +163,13 @@ func (c *scriptC) stop(ctx context.Context) error {
 
 // --- supervisord ---
 
-// supervisordConf is the whole supervisord.conf, with Debian's defaults
-// except autorestart: startsecs=1 (a program counts as started once it has
-// run 1 s, and supervisorctl start and restart wait for that) and
+// supervisordConf is supervisord.conf before its programs, and
+// supervisordProgram one program, with Debian's defaults except
+// autorestart: startsecs=1 (a program counts as started once it has run
+// 1 s, and supervisorctl start and restart wait for that) and
 // stopsignal=TERM.
-const supervisordConf = `[unix_http_server]
+const (
+	supervisordConf = `[unix_http_server]
 file=%[1]s/supervisor.sock
 
 [supervisord]
@@ -180,28 +182,43 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl=unix://%[1]s/supervisor.sock
-
-[program:app]
-command=%[2]s
-directory=%[3]s
+`
+	supervisordProgram = `
+[program:%[2]s]
+command=%[3]s
+directory=%[4]s
 autorestart=true
 redirect_stderr=true
-stdout_logfile=%[1]s/app.log
+stdout_logfile=%[1]s/%[2]s.log
 `
+)
 
 // supervisordC runs supervisord in the foreground, its child, with a
-// generated configuration of one program: the server binding the port.
+// generated configuration of a program per port: the server binding it.
+// The program on the contender's own port is "app"; the others, which
+// only the many gears of section d have, are app2, app3 …
 type supervisordC struct {
 	base
+	ports  []int // ports[0] is base.port
 	srv    string
 	pid    int
 	exited chan struct{}
 }
 
 func (b *bench) newSupervisord(tag string) (*supervisordC, error) {
+	return b.newSupervisordOf(tag, 1)
+}
+
+// newSupervisordOf is a supervisord with n programs.
+func (b *bench) newSupervisordOf(tag string, n int) (*supervisordC, error) {
 	bs, err := b.newBase("supervisord", tag)
-	c := &supervisordC{base: bs}
+	c := &supervisordC{base: bs, ports: []int{bs.port}}
 	b.atExit(c)
+	if err == nil && n > 1 {
+		if c.ports, err = freePorts(n); err == nil {
+			c.port = c.ports[0]
+		}
+	}
 	return c, err
 }
 
@@ -209,8 +226,24 @@ func (c *supervisordC) conf() string { return filepath.Join(c.dir, "supervisord.
 
 func (c *supervisordC) writeConf(srv string) error {
 	c.srv = srv
-	text := fmt.Sprintf(supervisordConf, c.dir, shellJoin(c.b.rawArgv(srv, c.port)), c.b.app)
+	text := fmt.Sprintf(supervisordConf, c.dir)
+	for i, port := range c.ports {
+		name := "app"
+		if i > 0 {
+			name = fmt.Sprintf("app%d", i+1)
+		}
+		text += fmt.Sprintf(supervisordProgram, c.dir, name, shellJoin(c.b.rawArgv(srv, port)), c.b.app)
+	}
 	return os.WriteFile(c.conf(), []byte(text), 0o600)
+}
+
+// addrs are the addresses of all its programs.
+func (c *supervisordC) addrs() []string {
+	as := make([]string, len(c.ports))
+	for i, port := range c.ports {
+		as[i] = fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	return as
 }
 
 func (c *supervisordC) ctl(ctx context.Context, args ...string) (string, error) {
@@ -357,12 +390,26 @@ func (c *directC) pids(context.Context) (int, int, error) {
 
 // freePort asks the kernel for a port nobody listens on.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// freePorts is n distinct ports nobody listens on. Each is held until all
+// are picked: a port let go may be the kernel's next answer.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
 }
 
 // shellJoin quotes argv for supervisord's command=, which it splits like a

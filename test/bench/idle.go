@@ -2,18 +2,37 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
-// idleServer is the server the supervisors of section d look after.
-const idleServer = "gunicorn"
+// The servers of section d: the one each supervisor of its first table
+// keeps running, and the one each of its many gears runs. The latter is
+// the standard-library runner, one Python process whose workers are
+// threads, so that many gears fit on the machine.
+const (
+	idleServer  = "gunicorn"
+	fleetServer = "wsgiref"
+)
 
-// idleAndStatus runs sections d and e on one set of gears: gearctl,
-// supervisord and the bash wrapper each keep gunicorn running; d watches
-// the supervisors idle, then e times the status commands.
+// idleAndStatus runs sections d and e: gearctl, supervisord and the bash
+// wrapper each keep gunicorn running; d watches the supervisors idle, then
+// e times the status commands. Once those are stopped, d puts many gears
+// on the machine.
 func (b *bench) idleAndStatus(ctx context.Context) []*table {
+	tables := b.oneGearEach(ctx)
+	if strings.Contains(b.cfg.only, "d") && ctx.Err() == nil {
+		// d's first table (or why it is missing) comes first.
+		tables = slices.Insert(tables, 1, b.fleet(ctx))
+	}
+	return tables
+}
+
+// oneGearEach is d's first table and e.
+func (b *bench) oneGearEach(ctx context.Context) []*table {
 	g, err1 := b.newGearctl("d")
 	sd, err2 := b.newSupervisord("d")
 	wr, err3 := b.newDirect("bash wrapper", "d", wrapper)
@@ -46,49 +65,191 @@ func (b *bench) idleAndStatus(ctx context.Context) []*table {
 	return tables
 }
 
-// idle is section d: the RSS and CPU time of each supervisor process
-// itself, not its server, over the idle window. RSS is sampled every
-// second and the largest sample reported.
+// idle is d's first table: the memory and CPU time of each supervisor
+// process itself, not its server, over the idle window.
 func (b *bench) idle(ctx context.Context, sups []supervisor) *table {
 	t := &table{
 		title: fmt.Sprintf("d. supervisor idle over %s", b.cfg.idle),
-		about: fmt.Sprintf("each keeping %s (2 workers) running; the supervisor process alone: VmRSS and RssAnon from\n"+
-			"/proc/PID/status (largest of 1 s samples, from 2 s after the bench's last command), utime+stime from /proc/PID/stat (%d ticks/s).\n"+
+		about: fmt.Sprintf("each keeping %s (2 workers) running; the supervisor process alone, the largest of 1 s samples from 2 s after\n"+
+			"the bench's last command: Rss (VmRSS counted page by page), Pss and Anonymous from /proc/PID/smaps_rollup;\n"+
+			"utime+stime from /proc/PID/stat (%d ticks/s). PSS divides each page among the processes that map it;\n"+
+			"private is the anonymous memory, which no file backs and no other process shares here.\n"+
 			"bash wrapper: bash -c 'trap \"kill -TERM $pid; wait $pid\" TERM INT; server & pid=$!; wait $pid'.",
 			idleServer, clockTicks),
 		cols: []string{"gearctl", "supervisord", "bash wrapper"},
 	}
 	progress("d. idle for %s", b.cfg.idle)
-	n := len(sups)
-	pids := make([]int, n)
-	cpu0 := make([]time.Duration, n)
-	peak, peakAnon := make([]int64, n), make([]int64, n)
-	failed := make([]error, n)
-	sample := func() {
-		for i, pid := range pids {
-			if failed[i] != nil {
-				continue
-			}
-			r, a, err := memory(pid)
-			failed[i] = err
-			peak[i], peakAnon[i] = max(peak[i], r), max(peakAnon[i], a)
-		}
-	}
+	sets := make([][]int, len(sups))
+	errs := make([]error, len(sups))
 	for i, c := range sups {
-		failed[i] = bounded(ctx, func(ctx context.Context) (err error) {
-			pids[i], _, err = c.pids(ctx)
+		errs[i] = bounded(ctx, func(ctx context.Context) error {
+			pid, _, err := c.pids(ctx)
+			sets[i] = []int{pid}
 			return err
 		})
-		if failed[i] == nil {
-			cpu0[i], failed[i] = cpuTime(pids[i])
+	}
+	us, window := b.watch(ctx, sets)
+	if us == nil {
+		return t
+	}
+	for i, err := range errs {
+		if err != nil {
+			us[i].err = err
 		}
 	}
-	// The window opens a moment after the bench's own last command to the
-	// supervisors (the status that gave their PIDs): idle is what they hold
-	// when nobody asks them anything, not their answer to the bench.
+	rss := t.addUsage(us, window)
+	rss.target = met(rss.vals[0] <= 8 && rss.vals[0] < rss.vals[1]/4,
+		fmt.Sprintf("<= 8 MiB and < supervisord/4 = %.1f MiB", rss.vals[1]/4))
+	return t
+}
+
+// fleet is d's second table: n gears on one machine. n gearctl
+// supervisors, each with its own --dir and its own server, are watched
+// over the idle window; once they are stopped, one supervisord running the
+// same n servers as its programs is. One side after the other, so that
+// neither's pages are shared with the other's processes.
+func (b *bench) fleet(ctx context.Context) *table {
+	n := b.cfg.gears
+	t := &table{
+		title: fmt.Sprintf("d. %d gears on one machine, idle over %s", n, b.cfg.idle),
+		about: fmt.Sprintf("%d gearctl supervisors, each with its own --dir and its own %s server (one Python process), against one\n"+
+			"supervisord running the same %d servers as its programs, one side after the other. The supervisor processes alone,\n"+
+			"measured as above and summed at each sample: the largest sum.", n, fleetServer, n),
+		cols: []string{fmt.Sprintf("%d gearctl", n), "1 supervisord"},
+	}
+	sides := []func(context.Context) ([]int, func() error, error){b.gearctlFleet, b.supervisordFleet}
+	us := make([]usage, len(sides))
+	var window time.Duration
+	for i, up := range sides {
+		progress("d. %d gears: %s", n, t.cols[i])
+		u, w, ok := b.watchSide(ctx, up)
+		if !ok {
+			return t
+		}
+		us[i], window = u, max(window, w)
+	}
+	t.addUsage(us, window)
+	return t
+}
+
+// watchSide brings one side of the fleet up, watches its supervisors over
+// the idle window and stops everything it started; ok is false when ctx
+// ended first.
+func (b *bench) watchSide(ctx context.Context, up func(context.Context) ([]int, func() error, error)) (u usage, window time.Duration, ok bool) {
+	pids, stop, err := up(ctx)
+	defer func() {
+		if stopErr := stop(); u.err == nil && stopErr != nil {
+			u.err = fmt.Errorf("stop: %w", stopErr)
+		}
+	}()
+	if err != nil {
+		return usage{err: err}, 0, ctx.Err() == nil
+	}
+	us, window := b.watch(ctx, [][]int{pids})
+	if us == nil {
+		return usage{}, 0, false
+	}
+	return us[0], window, true
+}
+
+// gearctlFleet starts n gears one after the other, each with a gearctl
+// supervisor of its own, and returns the supervisors' PIDs and what stops
+// the gears it started.
+func (b *bench) gearctlFleet(ctx context.Context) ([]int, func() error, error) {
+	var gears []*gearctlC
+	stop := func() error {
+		var errs []error
+		for _, g := range gears {
+			errs = append(errs, bounded(context.WithoutCancel(ctx), g.stop))
+		}
+		return errors.Join(errs...)
+	}
+	var pids []int
+	for i := range b.cfg.gears {
+		g, err := b.newGearctl("d-gears")
+		if err == nil {
+			gears = append(gears, g)
+			err = bounded(ctx, func(ctx context.Context) error {
+				if err := g.start(ctx, fleetServer); err != nil {
+					return err
+				}
+				if err := ready(g)(ctx); err != nil {
+					return err
+				}
+				pid, _, err := g.pids(ctx)
+				if err == nil {
+					pids = append(pids, pid)
+				}
+				return err
+			})
+		}
+		if err != nil {
+			return nil, stop, fmt.Errorf("gear %d of %d: %w", i+1, b.cfg.gears, err)
+		}
+	}
+	return pids, stop, nil
+}
+
+// supervisordFleet starts one supervisord with a program per gear, waits
+// until every one answers, and returns supervisord's PID and its stop.
+func (b *bench) supervisordFleet(ctx context.Context) ([]int, func() error, error) {
+	c, err := b.newSupervisordOf("d-gears", b.cfg.gears)
+	stop := func() error { return bounded(context.WithoutCancel(ctx), c.stop) }
+	if err == nil {
+		err = c.start(ctx, fleetServer)
+	}
+	for _, addr := range c.addrs() {
+		if err != nil {
+			break
+		}
+		err = bounded(ctx, func(ctx context.Context) error {
+			_, err := waitAnswer(ctx, addr, nil)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, stop, err
+	}
+	return []int{c.pid}, stop, nil
+}
+
+// usage is what the idle window saw of a set of processes: the largest of
+// the 1 s samples of their memory, summed over the set, and the CPU time
+// they used.
+type usage struct {
+	peak mem
+	cpu  time.Duration
+	err  error
+}
+
+// watch samples each set of PIDs every second over the idle window and
+// returns what it saw of each, and how long the window was; nil if ctx
+// ended first. The window opens 2 s after the call, a moment after the
+// bench's own last command to the supervisors (the status that gave their
+// PIDs): idle is what they hold when nobody asks them anything, not their
+// answer to the bench.
+func (b *bench) watch(ctx context.Context, sets [][]int) ([]usage, time.Duration) {
+	us := make([]usage, len(sets))
+	cpu0 := make([]time.Duration, len(sets))
+	for i, pids := range sets {
+		cpu0[i], us[i].err = cpuSum(pids)
+	}
+	sample := func() {
+		for i, pids := range sets {
+			var sum mem
+			for _, pid := range pids {
+				if us[i].err != nil {
+					break
+				}
+				m, err := memory(pid)
+				sum, us[i].err = sum.plus(m), err
+			}
+			us[i].peak = us[i].peak.larger(sum)
+		}
+	}
 	select {
 	case <-ctx.Done():
-		return t
+		return nil, 0
 	case <-time.After(2 * time.Second):
 	}
 	start := time.Now()
@@ -98,30 +259,54 @@ func (b *bench) idle(ctx context.Context, sups []supervisor) *table {
 	for time.Since(start) < b.cfg.idle {
 		select {
 		case <-ctx.Done():
-			return t
+			return nil, 0
 		case <-tick.C:
 			sample()
 		}
 	}
 	window := time.Since(start)
-	rssMiB, anonMiB, cpuMs := make([]float64, n), make([]float64, n), make([]float64, n)
-	for i, pid := range pids {
-		cpu1, err := cpuTime(pid)
-		if failed[i] == nil {
-			failed[i] = err
+	for i, pids := range sets {
+		cpu1, err := cpuSum(pids)
+		if us[i].err == nil {
+			us[i].cpu, us[i].err = cpu1-cpu0[i], err
 		}
-		if failed[i] != nil {
-			t.note("%s: %v", sups[i].label(), failed[i])
-			rssMiB[i], anonMiB[i], cpuMs[i] = missing, missing, missing
+	}
+	return us, window
+}
+
+// cpuSum is the CPU time the processes have used.
+func cpuSum(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, err := cpuTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// addUsage adds the rows of what watch saw, a column per set, with a note
+// for each set that could not be measured; it returns the RSS row.
+func (t *table) addUsage(us []usage, window time.Duration) *row {
+	n := len(us)
+	rss, pss, anon, cpu := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, u := range us {
+		if u.err != nil {
+			t.note("%s: %v", t.cols[i], u.err)
+			rss[i], pss[i], anon[i], cpu[i] = missing, missing, missing, missing
 			continue
 		}
-		rssMiB[i] = float64(peak[i]) / (1 << 20)
-		anonMiB[i] = float64(peakAnon[i]) / (1 << 20)
-		cpuMs[i] = ms(cpu1 - cpu0[i])
+		rss[i], pss[i], anon[i] = mib(u.peak.rss), mib(u.peak.pss), mib(u.peak.anon)
+		cpu[i] = ms(u.cpu)
 	}
-	t.add("RSS (VmRSS)", mebibytes, rssMiB...).target = met(rssMiB[0] <= 8 && rssMiB[0] < rssMiB[1]/4,
-		fmt.Sprintf("<= 8 MiB and < supervisord/4 = %.1f MiB", rssMiB[1]/4))
-	t.add("  of it anonymous (RssAnon)", mebibytes, anonMiB...)
-	t.add(fmt.Sprintf("CPU in %s", window.Round(time.Second)), millis, cpuMs...)
-	return t
+	r := t.add("RSS (VmRSS)", mebibytes, rss...)
+	t.add("PSS", mebibytes, pss...)
+	t.add("private (anonymous)", mebibytes, anon...)
+	t.add(fmt.Sprintf("CPU in %s", window.Round(time.Second)), millis, cpu...)
+	return r
 }
+
+// mib is n bytes in MiB, for a table value.
+func mib(n int64) float64 { return float64(n) / (1 << 20) }

@@ -6,7 +6,7 @@
 // a. failed requests and worst latency during restarts and swaps under load
 // b. start → ready
 // c. crash recovery: SIGKILL of the server's master → first 200 again
-// d. the supervisor's idle RSS and CPU
+// d. the supervisor's idle memory (RSS, PSS, private) and CPU, alone and for many gears
 // e. status latency
 //
 // It runs only on 127.0.0.1, on free ports, and stops and removes
@@ -34,6 +34,7 @@ type config struct {
 	swaps    int           // section a: server swaps per contender
 	samples  int           // sections b, c, e: samples per server and contender
 	idle     time.Duration // section d
+	gears    int           // section d: gears on one machine
 	clients  int           // section a: concurrent clients of the load
 	only     string        // sections to run
 	quick    bool
@@ -62,18 +63,23 @@ func main() {
 	flag.IntVar(&cfg.swaps, "swaps", 15, "server swaps gunicorn → uwsgi → wsgiref → … per contender (a)")
 	flag.IntVar(&cfg.samples, "samples", 10, "samples per server and contender: N for b, N/2 for c, 2N for e")
 	flag.DurationVar(&cfg.idle, "idle", 60*time.Second, "idle window (d)")
+	flag.IntVar(&cfg.gears, "gears", 50, "gears on one machine, each with a gearctl supervisor, against one supervisord (d)")
 	flag.IntVar(&cfg.clients, "clients", 4, "concurrent clients of the load (a)")
 	flag.StringVar(&cfg.only, "only", "abcde", "sections to run")
-	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, unless given")
+	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, 5 gears, unless given")
 	flag.Parse()
 	if cfg.quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, value := range map[string]string{"restarts": "5", "swaps": "3", "samples": "3", "idle": "5s"} {
+		for name, value := range map[string]string{"restarts": "5", "swaps": "3", "samples": "3", "idle": "5s", "gears": "5"} {
 			if !set[name] {
 				flag.Set(name, value)
 			}
 		}
+	}
+	if cfg.gears < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -gears must be at least 1")
+		os.Exit(2)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -187,32 +187,44 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
-// memory is what /proc/PID/status says of pid's resident memory, in
-// bytes: VmRSS, and the part of it that is RssAnon (the rest is mostly
-// the executable's pages, shared through the page cache).
-func memory(pid int) (rss, anon int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// mem is what /proc/PID/smaps_rollup says of a process's memory, in bytes.
+type mem struct {
+	rss  int64 // Rss: VmRSS, counted page by page
+	pss  int64 // Pss: each resident page divided among the processes that map it
+	anon int64 // Anonymous: the pages no file backs (heap, stacks)
+}
+
+func (m mem) plus(o mem) mem { return mem{m.rss + o.rss, m.pss + o.pss, m.anon + o.anon} }
+
+// larger is the larger of m and o, field by field.
+func (m mem) larger(o mem) mem {
+	return mem{max(m.rss, o.rss), max(m.pss, o.pss), max(m.anon, o.anon)}
+}
+
+// memory reads pid's smaps_rollup.
+func memory(pid int) (mem, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
-		return 0, 0, err
+		return mem{}, err
 	}
+	var m mem
+	fields := map[string]*int64{"Rss": &m.rss, "Pss": &m.pss, "Anonymous": &m.anon}
 	found := 0
 	for _, line := range strings.Split(string(b), "\n") {
 		key, v, _ := strings.Cut(line, ":")
-		kb, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch {
-		case key != "VmRSS" && key != "RssAnon":
+		dst, ok := fields[key]
+		if !ok {
 			continue
-		case perr != nil:
-			return 0, 0, fmt.Errorf("pid %d: %s: %w", pid, key, perr)
-		case key == "VmRSS":
-			rss = kb << 10
-		default:
-			anon = kb << 10
 		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return mem{}, fmt.Errorf("pid %d: smaps_rollup %s: %w", pid, key, err)
+		}
+		*dst = kb << 10
 		found++
 	}
-	if found != 2 {
-		return 0, 0, fmt.Errorf("pid %d: no VmRSS or RssAnon in its status", pid)
+	if found != len(fields) {
+		return mem{}, fmt.Errorf("pid %d: no Rss, Pss or Anonymous in its smaps_rollup", pid)
 	}
-	return rss, anon, nil
+	return m, nil
 }
