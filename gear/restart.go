@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
@@ -101,4 +102,45 @@ func portOf(address string) int {
 	_, p, _ := net.SplitHostPort(address)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// Reloaded is what a reload did: the gear after its server's graceful
+// reload, with the settings it runs with.
+type Reloaded = Restarted
+
+// Reload asks for the server's own graceful reload and waits, within the
+// server's start timeout, until it answers again. A server without one
+// is control.ErrNoReload (restart it instead); no supervisor is
+// ErrNotRunning.
+func Reload(ctx context.Context, g control.Gear) (Reloaded, error) {
+	cl := g.Client()
+	rep, err := cl.Status(ctx)
+	if errors.Is(err, control.ErrNoSupervisor) {
+		return Reloaded{}, ErrNotRunning
+	}
+	if err != nil {
+		return Reloaded{}, err
+	}
+	timeout := 60 * time.Second
+	if set, err := Settings(rep); err == nil {
+		timeout = set.StartTimeout
+	}
+	if err := cl.Reload(ctx, timeout); err != nil {
+		if errors.Is(err, control.ErrNoSupervisor) {
+			return Reloaded{}, ErrNotRunning
+		}
+		return Reloaded{Report: rep}, err
+	}
+	rep, err = cl.Status(ctx)
+	set, _ := Settings(rep)
+	return Reloaded{Report: rep, Settings: set}, err
+}
+
+// Tidy starts a new server log file and removes what is stale in the
+// gear's directory; it returns what it removed.
+func Tidy(ctx context.Context, g control.Gear) ([]string, error) {
+	if err := g.Client().Rotate(ctx); err != nil && !errors.Is(err, control.ErrNoSupervisor) {
+		return nil, err
+	}
+	return g.Tidy()
 }

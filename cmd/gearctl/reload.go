@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
@@ -27,31 +26,19 @@ func reloadCommand() *cli.Command {
 // reloadGear asks for the server's graceful reload, or restarts a server
 // that has none.
 func reloadGear(call call) error {
-	cl := call.g.Client()
-	// The reload may take the server's start timeout.
-	timeout := 60 * time.Second
-	rep, err := cl.Status(call.ctx)
-	if set, serr := gear.Settings(rep); err == nil && serr == nil {
-		timeout = set.StartTimeout
-	}
-	if err == nil {
-		err = cl.Reload(call.ctx, timeout)
-	}
-	if errors.Is(err, control.ErrNoReload) {
+	r, err := gear.Reload(call.ctx, call.g)
+	switch {
+	case errors.Is(err, control.ErrNoReload):
 		// A program (app.py run as the cartridge ran it) may be a shell a
 		// HUP would kill: a fresh one replaces it.
-		fmt.Fprintf(call.out, "gearctl: %s has no graceful reload: restarting it instead\n", rep.Server)
+		fmt.Fprintf(call.out, "gearctl: %s has no graceful reload: restarting it instead\n", r.Server)
 		return restartGear(call)
-	}
-	if errors.Is(err, control.ErrNoSupervisor) {
+	case errors.Is(err, gear.ErrNotRunning):
 		return exitWith(statusNotRunning, "not running")
-	}
-	if err != nil {
+	case err != nil:
 		return failure(err)
 	}
-	rep, _ = cl.Status(call.ctx)
-	set, _ := gear.Settings(rep)
-	fmt.Fprintf(call.out, "gearctl: reloaded %s pid %d, %s\n", rep.Server, rep.PID, answered(rep.Status, set))
-	warnAnswer(rep.Status, set)
+	fmt.Fprintf(call.out, "gearctl: reloaded %s pid %d, %s\n", r.Server, r.PID, answered(r.Status, r.Settings))
+	warnAnswer(r.Status, r.Settings)
 	return nil
 }

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,10 +23,7 @@ func tidyCommand() *cli.Command {
 
 // tidyGear starts a new log file and removes what is stale.
 func tidyGear(call call) error {
-	if err := call.g.Client().Rotate(call.ctx); err != nil && !errors.Is(err, control.ErrNoSupervisor) {
-		return exitWith(1, "%v", err)
-	}
-	removed, err := call.g.Tidy()
+	removed, err := gear.Tidy(call.ctx, call.g)
 	for _, f := range removed {
 		fmt.Fprintln(call.out, "gearctl: removed "+f)
 	}
