@@ -29,15 +29,22 @@ type SettingsError struct{ Err error }
 func (e *SettingsError) Error() string { return e.Err.Error() }
 func (e *SettingsError) Unwrap() error { return e.Err }
 
+// running is the client of the gear's supervisor and its report;
+// ErrNotRunning when no supervisor answers.
+func running(ctx context.Context, g control.Gear) (*control.Client, control.Report, error) {
+	cl := g.Client()
+	rep, err := cl.Status(ctx)
+	if errors.Is(err, control.ErrNoSupervisor) {
+		return cl, rep, ErrNotRunning
+	}
+	return cl, rep, err
+}
+
 // Restart replaces the gear's server with one of the settings over makes
 // from the running gear's: a restart changes only what it is told to. The
 // old server keeps serving if the new one fails (a *control.FailError).
 func Restart(ctx context.Context, g control.Gear, over func(base *cartridge.Settings) (cartridge.Settings, error)) (Restarted, error) {
-	cl := g.Client()
-	rep, err := cl.Status(ctx)
-	if errors.Is(err, control.ErrNoSupervisor) {
-		return Restarted{}, ErrNotRunning
-	}
+	cl, rep, err := running(ctx, g)
 	if err != nil {
 		return Restarted{}, err
 	}
@@ -113,11 +120,7 @@ type Reloaded = Restarted
 // is control.ErrNoReload (restart it instead); no supervisor is
 // ErrNotRunning.
 func Reload(ctx context.Context, g control.Gear) (Reloaded, error) {
-	cl := g.Client()
-	rep, err := cl.Status(ctx)
-	if errors.Is(err, control.ErrNoSupervisor) {
-		return Reloaded{}, ErrNotRunning
-	}
+	cl, rep, err := running(ctx, g)
 	if err != nil {
 		return Reloaded{}, err
 	}

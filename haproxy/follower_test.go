@@ -17,6 +17,18 @@ import (
 // fails on a hang, never on a slow machine.
 const hangBound = 20 * time.Second
 
+// servingFollower is a follower of a ready gear, registered with a new
+// haproxy and serving through it.
+func servingFollower(t *testing.T, drain time.Duration) (*testHAProxy, *testGear, *Follower) {
+	t.Helper()
+	h := startHAProxy(t, "")
+	g := startGear(t)
+	f := newTestFollower(t, h, g, drain)
+	f.OnChange(control.Status{State: control.Ready})
+	waitServing(t, h, f)
+	return h, g, f
+}
+
 // newTestFollower follows gear g as express/gear, with fast checks and a
 // client that gives up on haproxy after a second.
 func newTestFollower(t *testing.T, h *testHAProxy, g *testGear, drain time.Duration) *Follower {
@@ -154,11 +166,7 @@ func TestFollowerReportsWithoutAskingHAProxy(t *testing.T) {
 // TestFollowerBeforeStopWaitsForSessions: BeforeStop drains the server at
 // once and returns only after the request in flight has finished.
 func TestFollowerBeforeStopWaitsForSessions(t *testing.T) {
-	h := startHAProxy(t, "")
-	g := startGear(t)
-	f := newTestFollower(t, h, g, 20*time.Second)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, g, f := servingFollower(t, 20*time.Second)
 
 	slow := make(chan response, 1)
 	go func() {
@@ -205,11 +213,7 @@ func TestFollowerBeforeStopWaitsForSessions(t *testing.T) {
 // TestFollowerDrainBoundedByTimeout: a session that does not end holds
 // BeforeStop no longer than the drain timeout, and it says so.
 func TestFollowerDrainBoundedByTimeout(t *testing.T) {
-	h := startHAProxy(t, "")
-	g := startGear(t)
-	f := newTestFollower(t, h, g, 300*time.Millisecond)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, g, f := servingFollower(t, 300*time.Millisecond)
 	go get(h.url("/slow"))
 	<-g.slowEntered
 	var err error
@@ -225,11 +229,7 @@ func TestFollowerDrainBoundedByTimeout(t *testing.T) {
 // loop knows it drained the server, so it does not take the drain for an
 // operator's and leave it.
 func TestFollowerRestartDrainsThenUp(t *testing.T) {
-	h := startHAProxy(t, "")
-	g := startGear(t)
-	f := newTestFollower(t, h, g, 5*time.Second)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, _, f := servingFollower(t, 5*time.Second)
 	f.OnChange(control.Status{State: control.Restarting})
 	var err error
 	within(t, "BeforeStop", func() { err = f.BeforeStop() })
@@ -247,11 +247,7 @@ func TestFollowerRestartDrainsThenUp(t *testing.T) {
 // up within its bound saying what haproxy was not told, and Close then
 // stops the loop at once instead of asking haproxy again.
 func TestFollowerHungHAProxyDuringStop(t *testing.T) {
-	h := startHAProxy(t, "")
-	g := startGear(t)
-	f := newTestFollower(t, h, g, 2*time.Second)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, _, f := servingFollower(t, 2*time.Second)
 
 	stopped(t, h)
 	f.OnChange(control.Status{State: control.Stopping})
@@ -274,11 +270,7 @@ func TestFollowerHungHAProxyDuringStop(t *testing.T) {
 // TestFollowerCloseDeletesServer: Close deletes the server from haproxy,
 // stops the loop, and waits for it.
 func TestFollowerCloseDeletesServer(t *testing.T) {
-	h := startHAProxy(t, "")
-	g := startGear(t)
-	f := newTestFollower(t, h, g, 5*time.Second)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, _, f := servingFollower(t, 5*time.Second)
 	f.OnChange(control.Status{State: control.Stopped})
 	var err error
 	within(t, "Close", func() { err = f.Close() })
@@ -297,11 +289,8 @@ func TestFollowerCloseDeletesServer(t *testing.T) {
 // as gear-PORT, before Handover returns; the old server is then drained
 // and deleted, and Close deletes the new one.
 func TestFollowerHandover(t *testing.T) {
-	h := startHAProxy(t, "")
-	g, moved := startGear(t), startGear(t)
-	f := newTestFollower(t, h, g, 5*time.Second)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, g, f := servingFollower(t, 5*time.Second)
+	moved := startGear(t)
 
 	f.OnChange(control.Status{State: control.Restarting})
 	name := fmt.Sprintf("gear-%d", moved.port)
@@ -340,11 +329,8 @@ func TestFollowerHandover(t *testing.T) {
 // held it open) takes the name over: the old loop is stopped, not left to
 // delete the server the new one brings up.
 func TestFollowerHandoverBackTakesOver(t *testing.T) {
-	h := startHAProxy(t, "")
-	g, moved := startGear(t), startGear(t)
-	f := newTestFollower(t, h, g, 300*time.Millisecond)
-	f.OnChange(control.Status{State: control.Ready})
-	waitServing(t, h, f)
+	h, g, f := servingFollower(t, 300*time.Millisecond)
+	moved := startGear(t)
 	go get(h.url("/slow"))
 	<-g.slowEntered
 
