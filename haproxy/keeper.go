@@ -24,6 +24,9 @@ type keeper struct {
 	// down, for an address the gear has moved away from. Once down is
 	// reached the keeper ends by itself.
 	held Desired
+	// heldAt is the gen of the hold: only a step that read it ends the
+	// keeper, not an earlier one that reached down for the gear.
+	heldAt uint64
 	// gen counts the changes of what the loop is to want; reading is the
 	// gen the step under way read it at.
 	gen, reading uint64
@@ -84,7 +87,7 @@ func (k *keeper) learn(s stepResult) {
 	k.view.Err = s.Err
 	close(k.changed)
 	k.changed = make(chan struct{})
-	if k.held == DesiredDown && s.Desired == DesiredDown && s.Err == nil {
+	if k.held == DesiredDown && s.Desired == DesiredDown && s.Err == nil && k.reading >= k.heldAt {
 		k.cancel()
 	}
 }
@@ -93,20 +96,24 @@ func (k *keeper) learn(s stepResult) {
 // at once, dropping an action under way. It returns the change's gen, for
 // await.
 func (k *keeper) change() uint64 {
-	k.mu.Lock()
-	k.gen++
-	gen := k.gen
-	k.mu.Unlock()
-	k.reg.Kick()
-	return gen
+	return k.changeTo(func(uint64) {})
 }
 
 // hold makes the registration want d from now on, whatever the gear does.
 func (k *keeper) hold(d Desired) uint64 {
+	return k.changeTo(func(gen uint64) { k.held, k.heldAt = d, gen })
+}
+
+// changeTo counts a change and applies set, given its gen, under one
+// lock: a step that reads what set changed also reads the change's gen.
+func (k *keeper) changeTo(set func(gen uint64)) uint64 {
 	k.mu.Lock()
-	k.held = d
+	k.gen++
+	gen := k.gen
+	set(gen)
 	k.mu.Unlock()
-	return k.change()
+	k.reg.Kick()
+	return gen
 }
 
 // await waits for the end of a step that read what the loop is to want at
