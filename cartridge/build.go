@@ -8,84 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/gearctl/gearctl/server"
 )
-
-// AppEnv is what runs for the application besides its server — action
-// hooks, the build, a shell — needs to know.
-type AppEnv struct {
-	// Dir is the application directory, absolute.
-	Dir string
-	// Venv is its virtualenv, "" for none. It may not exist yet: build
-	// creates it.
-	Venv string
-	// Env is the environment, with the virtualenv's bin first on PATH and
-	// VIRTUAL_ENV set, as the server gets it.
-	Env []string
-}
-
-// AppEnv resolves the application directory and the virtualenv. Unlike
-// Resolve it needs no entry point and no server, and takes a virtualenv
-// that does not exist yet: hooks run before the first build, and a shell is
-// the way in when the rest is broken. With no --python (nor VIRTUAL_ENV),
-// the gear's own virtualenv (DefaultVenv) is used once it exists.
-func (in Settings) AppEnv() (AppEnv, error) {
-	dir, err := absDir("--chdir", in.Chdir)
-	if err != nil {
-		return AppEnv{}, err
-	}
-	venv, err := venvOf(in.Python)
-	if err != nil {
-		return AppEnv{}, err
-	}
-	if in.Python == "" {
-		if v := DefaultVenv(in.Env, dir); isFile(filepath.Join(v, "bin", "python")) {
-			venv = v
-		}
-	}
-	// A broken --python must not keep a shell out: the hooks and the
-	// shell then get PATH as it is.
-	python, _, _ := findPython(in.Python)
-	if venv != "" {
-		python = filepath.Join(venv, "bin", "python")
-	}
-	return AppEnv{Dir: dir, Venv: venv, Env: serverEnv(in.Env, venv, python)}, nil
-}
-
-// Getenv is key's value in Env.
-func (a AppEnv) Getenv(key string) string { return getEnv(a.Env, key) }
-
-// DefaultVenv is the gear's virtualenv when nothing names another:
-// $OPENSHIFT_PYTHON_DIR/virtenv, where OpenShift kept it, else .venv in the
-// application directory dir.
-func DefaultVenv(env []string, dir string) string {
-	if d := getEnv(env, "OPENSHIFT_PYTHON_DIR"); d != "" {
-		return filepath.Join(d, "virtenv")
-	}
-	return filepath.Join(dir, ".venv")
-}
-
-// venvOf is the virtualenv that a --python value names: a directory,
-// existing or to be created (a path that does not exist yet), or the
-// virtualenv an interpreter belongs to; "" for an interpreter outside any
-// and for no value.
-func venvOf(python string) (string, error) {
-	if python == "" {
-		return "", nil
-	}
-	fi, err := os.Stat(python)
-	if (err == nil && fi.IsDir()) || (errors.Is(err, fs.ErrNotExist) && strings.ContainsRune(python, '/')) {
-		return filepath.Abs(python)
-	}
-	_, venv, err := findPython(python)
-	return venv, err
-}
 
 // Build is the cartridge's build action: the application's dependencies
 // installed into its virtualenv with pip.
 type Build struct {
-	AppEnv
+	server.AppEnv
 	// Clean empties the virtualenv first (the force_clean_build marker).
 	Clean bool
 	// Requirements is the requirements file, relative to Dir;
@@ -101,29 +32,20 @@ type Build struct {
 	Log func(string)
 }
 
-// Build is the build of in's application: into the virtualenv --python or
-// VIRTUAL_ENV names, else DefaultVenv; clean when the force_clean_build
-// marker is there; with OPENSHIFT_PYTHON_REQUIREMENTS_PATH and
-// OPENSHIFT_PYPI_MIRROR_URL from in.Env, the names OpenShift gave them.
-func (in Settings) Build() (Build, error) {
-	ae, err := in.AppEnv()
+// NewBuild is the build of in's application, into in.BuildEnv(): clean
+// when the force_clean_build marker is there; with
+// OPENSHIFT_PYTHON_REQUIREMENTS_PATH and OPENSHIFT_PYPI_MIRROR_URL from
+// in.Env, the names OpenShift gave them.
+func NewBuild(in server.Settings) (Build, error) {
+	ae, err := in.BuildEnv()
 	if err != nil {
 		return Build{}, err
-	}
-	switch {
-	case in.Python == "":
-		ae.Venv = DefaultVenv(in.Env, ae.Dir)
-		ae.Env = serverEnv(in.Env, ae.Venv, "")
-	case ae.Venv == "":
-		return Build{}, &InputError{Flag: "--python (VIRTUAL_ENV)", Value: in.Python,
-			Msg:      "an interpreter outside any virtualenv, which build will not install into",
-			Accepted: "a virtualenv directory, existing or to be created"}
 	}
 	return Build{
 		AppEnv:       ae,
 		Clean:        Marker(ae.Dir, ForceCleanBuild),
-		Requirements: getEnv(in.Env, "OPENSHIFT_PYTHON_REQUIREMENTS_PATH"),
-		Index:        getEnv(in.Env, "OPENSHIFT_PYPI_MIRROR_URL"),
+		Requirements: ae.Getenv("OPENSHIFT_PYTHON_REQUIREMENTS_PATH"),
+		Index:        ae.Getenv("OPENSHIFT_PYPI_MIRROR_URL"),
 	}, nil
 }
 
@@ -145,7 +67,7 @@ func (b Build) Run(ctx context.Context) error {
 		}
 	}
 	if !isFile(python) {
-		base, err := defaultPython()
+		base, err := server.DefaultPython()
 		if err != nil {
 			return &StepError{Step: "venv", Err: err, Code: 2}
 		}

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gearctl/gearctl/internal/environ"
+	"github.com/gearctl/gearctl/server"
 )
 
 func touch(t *testing.T, path string) {
@@ -69,8 +72,8 @@ func TestSettingsBuild(t *testing.T) {
 	gearDir := t.TempDir()
 	touch(t, filepath.Join(app, MarkersDir, ForceCleanBuild))
 
-	b, err := Settings{Chdir: app, Env: []string{"OPENSHIFT_PYTHON_DIR=" + gearDir + "/",
-		"OPENSHIFT_PYPI_MIRROR_URL=http://mirror.example/simple", "OPENSHIFT_PYTHON_REQUIREMENTS_PATH=reqs.txt"}}.Build()
+	b, err := NewBuild(server.Settings{Chdir: app, Env: []string{"OPENSHIFT_PYTHON_DIR=" + gearDir + "/",
+		"OPENSHIFT_PYPI_MIRROR_URL=http://mirror.example/simple", "OPENSHIFT_PYTHON_REQUIREMENTS_PATH=reqs.txt"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +83,11 @@ func TestSettingsBuild(t *testing.T) {
 	if !b.Clean || b.Index != "http://mirror.example/simple" || b.Requirements != "reqs.txt" {
 		t.Errorf("clean %v index %q requirements %q; want the marker and the variables honoured", b.Clean, b.Index, b.Requirements)
 	}
-	if got := getEnv(b.Env, "VIRTUAL_ENV"); got != b.Venv {
+	if got := environ.Get(b.Env, "VIRTUAL_ENV"); got != b.Venv {
 		t.Errorf("VIRTUAL_ENV=%s in the build's environment; want %s", got, b.Venv)
 	}
 
-	b, err = Settings{Chdir: app}.Build()
+	b, err = NewBuild(server.Settings{Chdir: app})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,33 +96,14 @@ func TestSettingsBuild(t *testing.T) {
 	}
 
 	named := filepath.Join(t.TempDir(), "env-to-be")
-	if b, err = (Settings{Chdir: app, Python: named}).Build(); err != nil || b.Venv != named {
+	if b, err = NewBuild(server.Settings{Chdir: app, Python: named}); err != nil || b.Venv != named {
 		t.Errorf("venv %s, %v; want %s, the virtualenv to be that --python names", b.Venv, err, named)
 	}
 
-	_, err = Settings{Chdir: app, Python: "sh"}.Build()
-	var input *InputError
+	_, err = NewBuild(server.Settings{Chdir: app, Python: "sh"})
+	var input *server.InputError
 	if !errors.As(err, &input) || !strings.Contains(err.Error(), "outside any virtualenv") {
 		t.Errorf("%v; want an *InputError refusing an interpreter outside a virtualenv", err)
-	}
-}
-
-// A virtualenv is used by the other actions once it exists, not before.
-func TestAppEnvDefaultVenv(t *testing.T) {
-	app := t.TempDir()
-	gearDir := t.TempDir()
-	in := Settings{Chdir: app, Env: []string{"OPENSHIFT_PYTHON_DIR=" + gearDir, "PATH=/usr/bin"}}
-	ae, err := in.AppEnv()
-	if err != nil || ae.Venv != "" || ae.Dir != app {
-		t.Fatalf("%+v, %v; want app %s and no virtualenv before one exists", ae, err, app)
-	}
-	venv := filepath.Join(gearDir, "virtenv")
-	touch(t, filepath.Join(venv, "bin", "python"))
-	if ae, err = in.AppEnv(); err != nil || ae.Venv != venv {
-		t.Fatalf("%+v, %v; want the virtualenv %s", ae, err, venv)
-	}
-	if got, want := ae.Getenv("PATH"), filepath.Join(venv, "bin")+":/usr/bin"; got != want {
-		t.Errorf("PATH=%s; want %s", got, want)
 	}
 }
 

@@ -1,6 +1,4 @@
-// Package cartridge owns what is specific to a Python web application: its
-// configuration from flags and environment (OpenShift's names included), the
-// detection of its WSGI entry point, and the catalog of servers that can run
-// it — each server's argv, signal map, socket handoff and quirks — from which
-// it builds a control.Spec.
+// Package cartridge owns the OpenShift cartridge contract around a gear:
+// the application's action hooks, its markers, the build action (a
+// virtualenv and pip), and the gear's OpenShift env directories.
 package cartridge

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gearctl/gearctl/internal/environ"
 )
 
 // OpenShift v2 keeps a gear's variables as directories of files, one file
@@ -15,11 +17,11 @@ import (
 // envDirs are the env directories env names, in OpenShift's load order.
 func envDirs(env []string) []string {
 	var dirs []string
-	home := getEnv(env, "OPENSHIFT_HOMEDIR")
+	home := environ.Get(env, "OPENSHIFT_HOMEDIR")
 	if home != "" {
 		dirs = append(dirs, filepath.Join(home, ".env"))
 	}
-	if d := getEnv(env, "OPENSHIFT_PYTHON_DIR"); d != "" {
+	if d := environ.Get(env, "OPENSHIFT_PYTHON_DIR"); d != "" {
 		dirs = append(dirs, filepath.Join(d, "env"))
 	}
 	if home != "" {
@@ -44,7 +46,7 @@ func WithEnvDirs(env []string) []string {
 		}
 		for _, e := range entries {
 			name := e.Name()
-			if !e.Type().IsRegular() || checkVar(name+"=") != nil {
+			if !e.Type().IsRegular() || environ.Check(name+"=") != nil {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(dir, name))
@@ -59,7 +61,7 @@ func WithEnvDirs(env []string) []string {
 	}
 	out := append([]string(nil), env...)
 	for _, name := range order {
-		if !hasEnv(env, name) {
+		if !environ.Has(env, name) {
 			out = append(out, name+"="+vars[name])
 		}
 	}
@@ -72,7 +74,7 @@ func WithEnvDirs(env []string) []string {
 func envFileValue(name, content string) string {
 	v := strings.TrimSuffix(content, "\n")
 	if rest, ok := strings.CutPrefix(v, "export "+name+"="); ok {
-		return unquote(rest)
+		return environ.Unquote(rest)
 	}
 	return v
 }

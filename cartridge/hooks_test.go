@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/gearctl/gearctl/internal/relay"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gearctl/gearctl/internal/relay"
 )
 
 // hookDir is an application directory with the hooks name -> shell script.

@@ -1,6 +1,9 @@
 package cartridge
 
-import "path/filepath"
+import (
+	"os"
+	"path/filepath"
+)
 
 // MarkersDir holds an application's markers, relative to its directory:
 // empty files whose presence switches a behaviour on, as on OpenShift.
@@ -18,4 +21,10 @@ const (
 // Marker reports whether the application in dir has the marker name.
 func Marker(dir, name string) bool {
 	return isFile(filepath.Join(dir, MarkersDir, name))
+}
+
+// isFile reports whether path is a regular file, symlinks followed.
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -10,4 +10,9 @@
 //     beside the current one and either promotes it or stops it;
 //   - a process is only signalled through a pidfd, or as a process group
 //     whose leader has not been reaped yet, so a reused PID is never hit.
+//
+// Log messages are templates: a {key} in a message names the record's
+// attribute that goes there ("{server} pid {pid} listening on {address}"),
+// so that a line handler prints the sentence people read and a structured
+// handler keeps the message as a stable event name beside typed values.
 package control

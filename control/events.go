@@ -30,7 +30,7 @@ func (s *Supervisor) handle(ev event) error {
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
 		s.to(Ready, "")
-		s.log.Info(fmt.Sprintf("ready in %.2fs", now.Sub(s.m.seqStart).Seconds()), "answer", ev.detail)
+		s.log.Info("ready in {took}", "took", now.Sub(s.m.seqStart), "answer", ev.detail)
 		if state != Reloading {
 			// A reloaded server keeps the watch its start began.
 			s.watchLive(ev.inst, s.spec)
@@ -44,7 +44,7 @@ func (s *Supervisor) handle(ev event) error {
 			// The server runs on as it is: stopping it would turn a failed
 			// reload into an outage. Should it not answer any more, the
 			// liveness probe restarts it.
-			s.log.Warn(fmt.Sprintf("reload of %s pid %d: %s; it keeps running", s.spec.Name, ev.inst.pid, cause))
+			s.log.Warn("reload of {server} pid {pid}: {cause}; it keeps running", "server", s.spec.Name, "pid", ev.inst.pid, "cause", cause)
 			s.to(Ready, "")
 			s.answerReload(fmt.Errorf("reload of %s pid %d failed: %s", s.spec.Name, ev.inst.pid, cause))
 			return nil
@@ -72,13 +72,13 @@ func (s *Supervisor) live(state State, ev event) {
 	}
 	switch {
 	case ev.code != 0:
-		s.log.Info(fmt.Sprintf("%s pid %d answers again: %s", s.spec.Name, in.pid, ev.detail))
+		s.log.Info("{server} pid {pid} answers again: {answer}", "server", s.spec.Name, "pid", in.pid, "answer", ev.detail)
 		s.to(Ready, "")
 	case ev.fails >= max(s.spec.ProbeFailures, 1):
-		s.log.Warn(fmt.Sprintf("%s pid %d failed %d liveness probes in a row (last: %s); killing it", s.spec.Name, in.pid, ev.fails, ev.detail))
+		s.log.Warn("{server} pid {pid} failed {fails} liveness probes in a row (last: {answer}); killing it", "server", s.spec.Name, "pid", in.pid, "fails", ev.fails, "answer", ev.detail)
 		in.kill(time.Now().Add(killWait))
 	default:
-		s.log.Warn(fmt.Sprintf("%s pid %d failed liveness probe %d of %d: %s", s.spec.Name, in.pid, ev.fails, max(s.spec.ProbeFailures, 1), ev.detail))
+		s.log.Warn("{server} pid {pid} failed liveness probe {fails} of {of}: {answer}", "server", s.spec.Name, "pid", in.pid, "fails", ev.fails, "of", max(s.spec.ProbeFailures, 1), "answer", ev.detail)
 		s.to(Unready, fmt.Sprintf("failed %d liveness probes in a row: %s", ev.fails, ev.detail))
 	}
 }
@@ -101,7 +101,7 @@ func (s *Supervisor) exited(state State) error {
 	s.m.cur = nil
 	if op := s.m.restart; op != nil {
 		// The candidate takes over, or this spec is started again.
-		s.log.Warn(fmt.Sprintf("%s pid %d %s during a restart", s.spec.Name, in.pid, exit))
+		s.log.Warn("{server} pid {pid} {exit} during a restart", "server", s.spec.Name, "pid", in.pid, "exit", exit.String())
 		fallback := s.spec
 		op.fallback = &fallback
 		return nil
@@ -114,7 +114,7 @@ func (s *Supervisor) exited(state State) error {
 		quick := time.Since(s.Status().ReadyAt) < minUptime
 		s.update(func(st *Status) { st.Restarts++ })
 		if !quick {
-			s.log.Warn(fmt.Sprintf("%s pid %d %s; restarting", s.spec.Name, in.pid, exit))
+			s.log.Warn("{server} pid {pid} {exit}; restarting", "server", s.spec.Name, "pid", in.pid, "exit", exit.String())
 			return s.startSequence(s.spec)
 		}
 		s.m.seqStart = time.Now()
@@ -131,7 +131,7 @@ func (s *Supervisor) exited(state State) error {
 	if time.Now().Add(wait).After(s.m.seqStart.Add(s.spec.StartTimeout)) {
 		return s.fail(in, FailNotReady, fmt.Sprintf("not ready within %s; last: %s", s.spec.StartTimeout, cause))
 	}
-	s.log.Warn(fmt.Sprintf("%s %s; restarting in %s", s.spec.Name, cause, wait))
+	s.log.Warn("{server} {cause}; restarting in {wait}", "server", s.spec.Name, "cause", cause, "wait", wait)
 	s.to(Backoff, cause)
 	s.m.retry = time.AfterFunc(wait, func() { s.emit(event{kind: evRetry}) })
 	return nil

@@ -294,7 +294,7 @@ func (g Gear) keep(a *API, sup *Supervisor, log *slog.Logger) {
 				log.Warn("state dir: " + err.Error())
 				continue
 			}
-			log.Warn(fmt.Sprintf("state dir %s was removed: recreated", g.Dir))
+			log.Warn("state dir {dir} was removed: recreated", "dir", g.Dir)
 		} else {
 			g.remember(seen)
 		}

@@ -47,7 +47,7 @@ func (s *Supervisor) reload(reply chan error) {
 		reply <- err
 		return
 	}
-	s.log.Info(fmt.Sprintf("reloading %s pid %d", s.spec.Name, in.pid))
+	s.log.Info("reloading {server} pid {pid}", "server", s.spec.Name, "pid", in.pid)
 	s.watchReady(in, s.spec, s.m.seqStart.Add(s.spec.StartTimeout), func(ctx context.Context) string {
 		// Only the workers from before the reload: new ones must stay.
 		stop := nudge(in.pid, func() []int { return workers }, sig)

@@ -29,7 +29,7 @@ func (s *Supervisor) beginRestart(req request) error {
 				s.beforeStop()
 				fallback := s.spec
 				op.fallback = &fallback
-				s.log.Info(fmt.Sprintf("%s cannot hand its socket over: stopping pid %d before starting %s", s.spec.Name, s.m.cur.pid, spec.Name))
+				s.log.Info("{server} cannot hand its socket over: stopping pid {pid} before starting {next}", "server", s.spec.Name, "pid", s.m.cur.pid, "next", spec.Name)
 			}
 			s.m.cur.stop(s.force, s.warn)
 			s.m.cur = nil
@@ -43,7 +43,7 @@ func (s *Supervisor) beginRestart(req request) error {
 	s.m.restart = op
 	s.record(candidate, cand)
 	s.update(func(st *Status) { st.Handover = handover })
-	s.log.Info(fmt.Sprintf("%s pid %d starting beside the current instance", spec.Name, cand.pid))
+	s.log.Info("{server} pid {pid} starting beside the current instance", "server", spec.Name, "pid", cand.pid)
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (s *Supervisor) handleCandidate(ev event) error {
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
 		s.to(Ready, "")
-		s.log.Info(fmt.Sprintf("%s pid %d ready in %.2fs", op.spec.Name, cand.pid, now.Sub(cand.started).Seconds()), "answer", ev.detail)
+		s.log.Info("{server} pid {pid} ready in {took}", "server", op.spec.Name, "pid", cand.pid, "took", now.Sub(cand.started), "answer", ev.detail)
 		s.watchLive(cand, op.spec)
 		s.retire(old, op.reply)
 		return nil

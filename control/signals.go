@@ -31,10 +31,10 @@ func (s *Supervisor) RelaySignals() {
 			case unix.SIGTERM, unix.SIGINT:
 				stops++
 				if stops == 1 {
-					s.log.Info("got " + sig.String() + ": stopping")
+					s.log.Info("got {signal}: stopping", "signal", sig.String())
 					s.Stop()
 				} else {
-					s.log.Warn("got " + sig.String() + " again: killing")
+					s.log.Warn("got {signal} again: killing", "signal", sig.String())
 					s.Kill()
 				}
 			case unix.SIGHUP:
@@ -45,7 +45,7 @@ func (s *Supervisor) RelaySignals() {
 				}()
 			default:
 				if err := s.Signal(sig.(syscall.Signal)); err != nil {
-					s.log.Warn("relay " + sig.String() + ": " + err.Error())
+					s.log.Warn("relay {signal}: {err}", "signal", sig.String(), "err", err)
 				}
 			}
 		}

@@ -26,7 +26,7 @@ func (s *Supervisor) startCurrent() error {
 	}
 	s.setCurrent(in)
 	s.to(Starting, "")
-	s.log.Info(fmt.Sprintf("%s pid %d listening on %s", s.spec.Name, in.pid, addr(s.spec.Host, s.spec.Port)))
+	s.log.Info("{server} pid {pid} listening on {address}", "server", s.spec.Name, "pid", in.pid, "address", addr(s.spec.Host, s.spec.Port))
 	return nil
 }
 
@@ -48,7 +48,7 @@ func (s *Supervisor) adoptServer(p *pidfile.Process) {
 	s.m.seqStart = time.Now()
 	s.setCurrent(in)
 	s.to(Starting, "adopted")
-	s.log.Info(fmt.Sprintf("adopted %s pid %d, left running by a supervisor that died", s.spec.Name, in.pid))
+	s.log.Info("adopted {server} pid {pid}, left running by a supervisor that died", "server", s.spec.Name, "pid", in.pid)
 	s.watchReady(in, s.spec, s.m.seqStart.Add(s.spec.StartTimeout), nil)
 }
 

@@ -70,7 +70,7 @@ func (s *Supervisor) shutdown(cause error) error {
 	if s.m.cur != nil {
 		maps.Copy(socks, listenersOf(s.m.cur.pid, s.m.cur.spec.Port))
 		s.beforeStop()
-		s.log.Info(fmt.Sprintf("stopping %s pid %d", s.spec.Name, s.m.cur.pid))
+		s.log.Info("stopping {server} pid {pid}", "server", s.spec.Name, "pid", s.m.cur.pid)
 		s.m.cur.stop(s.force, s.warn)
 		exit := s.m.cur.exit
 		s.update(func(st *Status) { st.LastExit = &exit })

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"time"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/gearctl/gearctl/control"
 )
 
@@ -20,7 +19,7 @@ var ErrNotRunning = errors.New("not running")
 // after the restart, and the settings it now runs with.
 type Restarted struct {
 	control.Report
-	Settings cartridge.Settings
+	Settings server.Settings
 }
 
 // SettingsError is bad input in the settings a restart was given.
@@ -43,7 +42,7 @@ func running(ctx context.Context, g control.Gear) (*control.Client, control.Repo
 // Restart replaces the gear's server with one of the settings over makes
 // from the running gear's: a restart changes only what it is told to. The
 // old server keeps serving if the new one fails (a *control.FailError).
-func Restart(ctx context.Context, g control.Gear, over func(base *cartridge.Settings) (cartridge.Settings, error)) (Restarted, error) {
+func Restart(ctx context.Context, g control.Gear, over func(base *server.Settings) (server.Settings, error)) (Restarted, error) {
 	cl, rep, err := running(ctx, g)
 	if err != nil {
 		return Restarted{}, err
@@ -60,12 +59,15 @@ func Restart(ctx context.Context, g control.Gear, over func(base *cartridge.Sett
 	if err != nil {
 		return Restarted{}, &SettingsError{err}
 	}
-	if port := movedPort(rep, base, set, spec); port != 0 {
-		if spec, _, err = Resolve(set, port); err != nil {
-			return Restarted{}, &SettingsError{err}
+	err = onFreePort(set.Host, movedPort(rep, base, set, spec), func(port int) error {
+		if port != 0 {
+			if spec, _, err = Resolve(set, port); err != nil {
+				return &SettingsError{err}
+			}
 		}
-	}
-	if err := cl.Restart(ctx, spec); err != nil {
+		return cl.Restart(ctx, spec)
+	})
+	if err != nil {
 		return Restarted{}, err
 	}
 	// What is reported comes from a status fetched after the restart: a
@@ -79,36 +81,6 @@ func Restart(ctx context.Context, g control.Gear, over func(base *cartridge.Sett
 		return Restarted{}, fmt.Errorf("restart: the new server got ready, but the gear is %s now (supervisor pid %d): a stop came in", rep.State, rep.SupervisorPID)
 	}
 	return Restarted{Report: rep, Settings: set}, nil
-}
-
-// movedPort is the port a gear registered with haproxy restarts on when the
-// listening socket cannot pass from the old server to the new one (either
-// binds its own port): the new instance starts beside the old one on
-// another port, haproxy takes it in, then drains the old one. The gear
-// moves between its home port and a free one; 0 means no move.
-func movedPort(rep control.Report, base, set cartridge.Settings, spec control.Spec) int {
-	if rep.Balancer == nil || rep.Balancer.Backend == "" || set.Port != base.Port || set.Host != base.Host {
-		return 0
-	}
-	old, _, err := Resolve(base, portOf(rep.Listen))
-	if err == nil && old.TakesFD && spec.TakesFD && spec.ProbeFD {
-		return 0
-	}
-	if portOf(rep.Listen) != set.Port {
-		return set.Port // back home
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(set.Host, "0"))
-	if err != nil {
-		return 0
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func portOf(address string) int {
-	_, p, _ := net.SplitHostPort(address)
-	n, _ := strconv.Atoi(p)
-	return n
 }
 
 // Reloaded is what a reload did: the gear after its server's graceful

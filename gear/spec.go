@@ -3,18 +3,19 @@ package gear
 import (
 	"encoding/json"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/gearctl/gearctl/control"
 )
 
 // Resolve checks settings and builds their Spec, on port instead of the
 // settings' own when port is not 0 (the settings keep theirs). Bad input
-// is a *cartridge.InputError, or another error naming what was wrong. The
+// is a *server.InputError, or another error naming what was wrong. The
 // settings come back with what was automatic pinned (directory,
 // interpreter, server), as the Spec records them: later restarts and an
 // adopting supervisor run what was checked here, wherever they are called
 // from.
-func Resolve(s cartridge.Settings, port int) (control.Spec, cartridge.Settings, error) {
+func Resolve(s server.Settings, port int) (control.Spec, server.Settings, error) {
 	run := s
 	if port != 0 {
 		run.Port = port

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/pidfile"
 )
@@ -60,8 +61,8 @@ func Status(ctx context.Context, g control.Gear) (control.Report, Health, error)
 }
 
 // Settings are the settings the running gear was started with.
-func Settings(rep control.Report) (cartridge.Settings, error) {
-	var s cartridge.Settings
+func Settings(rep control.Report) (server.Settings, error) {
+	var s server.Settings
 	if len(rep.Settings) == 0 {
 		return s, errors.New("the supervisor did not say how it was started")
 	}

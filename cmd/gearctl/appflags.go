@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
 	"github.com/gearctl/gearctl/pidfile"
@@ -50,7 +51,7 @@ func gearDir(c *cli.Context) (control.Gear, error) {
 // rebuild makes an adopted server's spec from its recorded settings, on
 // the port it was started on, as this caller's own flags would have.
 func rebuild(recorded control.Spec) (control.Spec, error) {
-	var s cartridge.Settings
+	var s server.Settings
 	if err := json.Unmarshal(recorded.Settings, &s); err != nil {
 		return control.Spec{}, fmt.Errorf("recorded settings: %w", err)
 	}

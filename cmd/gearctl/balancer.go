@@ -22,8 +22,8 @@ func balancerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"}},
 		&cli.StringFlag{Name: "haproxy-server", EnvVars: []string{"GEARCTL_HAPROXY_SERVER", "OPENSHIFT_GEAR_NAME"},
 			Usage: "the gear's server name in the backend (default: HOSTNAME-PORT)"},
-		&cli.IntFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},
-			Usage: "answer haproxy's agent-check on this port of --host"},
+		intFlag(cli.GenericFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},
+			Usage: "answer haproxy's agent-check on this port of --host"}, 0, acceptedPort),
 	}
 }
 

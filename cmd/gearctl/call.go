@@ -4,7 +4,8 @@ import (
 	"context"
 	"io"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
@@ -19,7 +20,7 @@ type call struct {
 	g   control.Gear
 	// over makes this command line's settings over base, the running
 	// gear's (nil: none runs), for resolve.
-	over func(base *cartridge.Settings) (cartridge.Settings, error)
+	over func(base *server.Settings) (server.Settings, error)
 	// balancer are the load balancer flags for a background supervisor.
 	balancer []string
 }
@@ -28,10 +29,10 @@ type call struct {
 func newCall(c *cli.Context, g control.Gear) call {
 	return call{
 		ctx: c.Context, out: c.App.Writer, g: g, balancer: balancerArgs(c),
-		over: func(base *cartridge.Settings) (cartridge.Settings, error) {
+		over: func(base *server.Settings) (server.Settings, error) {
 			extra, err := extraArgs(c)
 			if err != nil {
-				return cartridge.Settings{}, err
+				return server.Settings{}, err
 			}
 			return settings(c, g.Dir, extra, base), nil
 		},
@@ -40,7 +41,7 @@ func newCall(c *cli.Context, g control.Gear) call {
 
 // resolve checks the call's settings over base and builds the server's
 // Spec; bad input is a usage error, and nothing has been touched yet.
-func (cl call) resolve(base *cartridge.Settings) (control.Spec, cartridge.Settings, error) {
+func (cl call) resolve(base *server.Settings) (control.Spec, server.Settings, error) {
 	set, err := cl.over(base)
 	if err != nil {
 		return control.Spec{}, set, err

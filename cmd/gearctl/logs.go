@@ -16,8 +16,8 @@ func logsCommand() *cli.Command {
 		Name:  "logs",
 		Usage: "the server's output (and the supervisor's lines) from server.log",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: 20, Usage: "how many of the last lines"},
-			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "go on printing lines as they come, across rotations"},
+			intFlag(cli.GenericFlag{Name: "lines", Aliases: []string{"n"}, Usage: "how many of the last lines"}, 20, acceptedNumber),
+			boolFlag(cli.GenericFlag{Name: "follow", Aliases: []string{"f"}, Usage: "go on printing lines as they come, across rotations"}, false),
 		},
 		Action: func(c *cli.Context) error {
 			g, err := gearDir(c)

@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
-	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -100,11 +99,10 @@ func usageErrorf(format string, args ...any) error {
 	return exitWith(2, format, args...)
 }
 
-var (
-	badFlagValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([a-z-]+): `)
-	badEnvValue  = regexp.MustCompile(`^could not parse "(.*)" as \w+ value from environment variable "(\w+)" for flag ([a-z-]+): `)
-	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: -+([^ ]+)`)
-)
+// undefinedFlag starts Go's flag package's refusal of a flag no one
+// declared; the package has no error type for it, and this text is part of
+// its Go 1 compatibility.
+const undefinedFlag = "flag provided but not defined: "
 
 // onUsageError turns the parser's complaint into one line that names the
 // flag or variable and what it accepts, instead of a page of help.
@@ -113,42 +111,31 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	if c.Command != nil && c.Command.Name != "" {
 		where = "gearctl " + c.Command.FullName() + " --help"
 	}
-	msg := err.Error()
-	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("--%s %q: not accepted; accepted: %s", m[2], m[1], accepted(c, m[2]))
+	var bad *badValue
+	if errors.As(err, &bad) {
+		return usageErrorf("%v", bad) // a variable's value
 	}
-	if m := badEnvValue.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("%s=%q (for --%s): not accepted; accepted: %s", m[2], m[1], m[3], accepted(c, m[3]))
+	if bad := refused(c); bad != nil {
+		return usageErrorf("%v", bad) // a value on the command line
 	}
-	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("--%s: unknown flag (see '%s' for the accepted ones)", m[1], where)
+	if name, ok := strings.CutPrefix(err.Error(), undefinedFlag); ok {
+		return usageErrorf("--%s: unknown flag (see '%s' for the accepted ones)", strings.TrimLeft(name, "-"), where)
 	}
-	return usageErrorf("%s (see '%s')", msg, where)
+	return usageErrorf("%v (see '%s')", err, where)
 }
 
-// accepted says what a flag takes, from its type.
-func accepted(c *cli.Context, name string) string {
+// refused is the value a typed flag of c's refused, nil when none did.
+func refused(c *cli.Context) *badValue {
 	flags := c.App.Flags
 	if c.Command != nil {
 		flags = append(flags, c.Command.Flags...)
 	}
 	for _, f := range flags {
-		if !slices.Contains(f.Names(), name) {
-			continue
-		}
-		switch f.(type) {
-		case *cli.IntFlag:
-			if name == "port" || name == "agent-port" {
-				return "a port number, 1 to 65535"
-			}
-			return "a whole number"
-		case *cli.DurationFlag:
-			return "a duration such as 30s, 1m30s or 2m"
-		case *cli.BoolFlag:
-			return "true or false"
+		if tf, ok := f.(interface{ refused() *badValue }); ok && tf.refused() != nil {
+			return tf.refused()
 		}
 	}
-	return "see 'gearctl " + c.Command.FullName() + " --help'"
+	return nil
 }
 
 func verbs(app *cli.App) string {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
 
 	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
 	"github.com/urfave/cli/v2"
 )
@@ -17,12 +19,11 @@ func runCommand() *cli.Command {
 		Usage:     "supervise the server in the foreground (container ENTRYPOINT, PID 1, systemd Type=notify)",
 		ArgsUsage: "[-- extra server arguments]",
 		Flags: append(append(appFlags(), balancerFlags()...),
-			&cli.BoolFlag{Name: "log-to-terminal", Value: true,
-				Usage: "server output to this terminal; off: to server.log in the log directory, rotated"},
+			boolFlag(cli.GenericFlag{Name: "log-to-terminal", Usage: "server output to this terminal; off: to server.log in the log directory, rotated"}, true),
 			&cli.StringFlag{Name: "log-max-size", Value: "10M", EnvVars: []string{"GEARCTL_LOG_MAX_SIZE"},
 				Usage: "rotate server.log at this size (K, M, G suffixes)"},
-			&cli.IntFlag{Name: "log-keep", Value: 5, EnvVars: []string{"GEARCTL_LOG_KEEP"},
-				Usage: "rotated files to keep"},
+			intFlag(cli.GenericFlag{Name: "log-keep", EnvVars: []string{"GEARCTL_LOG_KEEP"},
+				Usage: "rotated files to keep"}, 5, acceptedNumber),
 			// start hands the spec it resolved over in a file (see
 			// control.Gear.Handoff).
 			&cli.StringFlag{Name: "handoff", Hidden: true},
@@ -71,9 +72,16 @@ func runAction(c *cli.Context) error {
 		return exitWith(1, "%v", err)
 	}
 	// Under the lock: a second run on a running gear must not deploy.
-	if err := runDeployHook(c, g, spec); err != nil {
-		lock.Unlock()
-		return err
+	// Not in the background supervisor that start launches: there,
+	// deploying is the control actions' business, and a start must not
+	// deploy.
+	if c.String("handoff") == "" {
+		err := cartridge.DeployHook(c.Context, spec.Dir, spec.Env, os.Stdout, func(msg string) { fmt.Fprintln(os.Stderr, "gearctl: "+msg) })
+		if err != nil {
+			err = fromCartridge(err)
+			lock.Unlock()
+			return err
+		}
 	}
 	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
 	if files := activation.Files(true); len(files) > 0 {

@@ -5,29 +5,30 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/urfave/cli/v2"
 )
 
 // setting is one application setting: its flag (name, variables,
-// default, help) and the field of cartridge.Settings it fills.
+// default, help) and the field of server.Settings it fills.
 type setting struct {
 	flag cli.Flag
 	// read sets the field from c's flag.
-	read func(c *cli.Context, s *cartridge.Settings)
+	read func(c *cli.Context, s *server.Settings)
 	// keep copies the field from the running gear's settings, for a
 	// restart that does not give it again.
-	keep func(dst, src *cartridge.Settings)
+	keep func(dst, src *server.Settings)
 }
 
 // field makes the setting of flag, whose value get reads, stored in the
 // field that at points to.
-func field[T any](flag cli.Flag, get func(*cli.Context, string) T, at func(*cartridge.Settings) *T) setting {
+func field[T any](flag cli.Flag, get func(*cli.Context, string) T, at func(*server.Settings) *T) setting {
 	name := flag.Names()[0]
 	return setting{
 		flag: flag,
-		read: func(c *cli.Context, s *cartridge.Settings) { *at(s) = get(c, name) },
-		keep: func(dst, src *cartridge.Settings) { *at(dst) = *at(src) },
+		read: func(c *cli.Context, s *server.Settings) { *at(s) = get(c, name) },
+		keep: func(dst, src *server.Settings) { *at(dst) = *at(src) },
 	}
 }
 
@@ -45,59 +46,59 @@ var (
 func settingsTable() []setting {
 	return []setting{
 		field(&cli.StringFlag{Name: "server", Value: "auto", EnvVars: []string{"GEARCTL_SERVER", "OPENSHIFT_PYTHON_SERVER"},
-			Usage: "auto or one of " + strings.Join(cartridge.Names(), ", ") + " (program: app.py run as a program)"},
-			str, func(s *cartridge.Settings) *string { return &s.Server }),
+			Usage: "auto or one of " + strings.Join(server.Names(), ", ") + " (program: app.py run as a program)"},
+			str, func(s *server.Settings) *string { return &s.Server }),
 		field(&cli.StringFlag{Name: "app", EnvVars: []string{"GEARCTL_APP", "OPENSHIFT_PYTHON_WSGI_APPLICATION"},
 			Usage: "FILE.py, FILE.py:callable or module:callable (default: detected, see README: a program app.py, wsgi/application, wsgi.py, app.py, application.py, a Django project)"},
-			str, func(s *cartridge.Settings) *string { return &s.App }),
+			str, func(s *server.Settings) *string { return &s.App }),
 		field(&cli.StringFlag{Name: "chdir", EnvVars: []string{"GEARCTL_CHDIR", "OPENSHIFT_REPO_DIR"},
 			Usage: "the application's directory (default: the current directory)"},
-			str, func(s *cartridge.Settings) *string { return &s.Chdir }),
+			str, func(s *server.Settings) *string { return &s.Chdir }),
 		field(&cli.StringFlag{Name: "host", Value: "127.0.0.1", EnvVars: []string{"GEARCTL_HOST", "OPENSHIFT_PYTHON_IP"},
 			Usage: "the address the application listens on, without a port"},
-			str, func(s *cartridge.Settings) *string { return &s.Host }),
-		field(&cli.IntFlag{Name: "port", Value: 8080, EnvVars: []string{"GEARCTL_PORT", "OPENSHIFT_PYTHON_PORT"},
-			Usage: "the port the application listens on"},
-			num, func(s *cartridge.Settings) *int { return &s.Port }),
-		field(&cli.IntFlag{Name: "workers", Value: 2, EnvVars: []string{"GEARCTL_WORKERS"},
-			Usage: "server worker processes"},
-			num, func(s *cartridge.Settings) *int { return &s.Workers }),
-		field(&cli.IntFlag{Name: "threads", Value: 1, EnvVars: []string{"GEARCTL_THREADS"},
-			Usage: "threads per worker"},
-			num, func(s *cartridge.Settings) *int { return &s.Threads }),
+			str, func(s *server.Settings) *string { return &s.Host }),
+		field(intFlag(cli.GenericFlag{Name: "port", EnvVars: []string{"GEARCTL_PORT", "OPENSHIFT_PYTHON_PORT"},
+			Usage: "the port the application listens on"}, 8080, acceptedPort),
+			num, func(s *server.Settings) *int { return &s.Port }),
+		field(intFlag(cli.GenericFlag{Name: "workers", EnvVars: []string{"GEARCTL_WORKERS"},
+			Usage: "server worker processes"}, 2, acceptedNumber),
+			num, func(s *server.Settings) *int { return &s.Workers }),
+		field(intFlag(cli.GenericFlag{Name: "threads", EnvVars: []string{"GEARCTL_THREADS"},
+			Usage: "threads per worker"}, 1, acceptedNumber),
+			num, func(s *server.Settings) *int { return &s.Threads }),
 		field(&cli.StringFlag{Name: "python", EnvVars: []string{"GEARCTL_PYTHON", "VIRTUAL_ENV"},
 			Usage: "interpreter or virtualenv (default: /usr/bin/python3 when it exists, else python3 on PATH)"},
-			str, func(s *cartridge.Settings) *string { return &s.Python }),
+			str, func(s *server.Settings) *string { return &s.Python }),
 		field(&cli.StringFlag{Name: "command", EnvVars: []string{"GEARCTL_COMMAND"},
 			Usage: "run this command line as the server; {host} {port} {fd} {app} are substituted"},
-			str, func(s *cartridge.Settings) *string { return &s.Command }),
+			str, func(s *server.Settings) *string { return &s.Command }),
 		field(&cli.StringFlag{Name: "ready-path", Value: "/", EnvVars: []string{"GEARCTL_READY_PATH"},
 			Usage: "ready once a GET of this path answers with a status in --ready-status"},
-			str, func(s *cartridge.Settings) *string { return &s.ReadyPath }),
+			str, func(s *server.Settings) *string { return &s.ReadyPath }),
 		field(&cli.StringFlag{Name: "ready-status", Value: "200-499", EnvVars: []string{"GEARCTL_READY_STATUS"},
 			Usage: "the statuses that mean ready, LO-HI (200-399: a 4xx is not ready)"},
-			str, func(s *cartridge.Settings) *string { return &s.ReadyStatus }),
+			str, func(s *server.Settings) *string { return &s.ReadyStatus }),
 		field(&cli.StringSliceFlag{Name: "static", EnvVars: []string{"GEARCTL_STATIC"},
 			Usage: "serve DIR at URL, URL=DIR, repeatable (default: wsgi/static at /static where it exists)"},
-			list, func(s *cartridge.Settings) *[]string { return &s.Static }),
+			list, func(s *server.Settings) *[]string { return &s.Static }),
 		field(&cli.StringSliceFlag{Name: "env", EnvVars: []string{"GEARCTL_ENV"},
 			Usage: "KEY=VALUE for the server, repeatable; kept by later restarts"},
-			list, func(s *cartridge.Settings) *[]string { return &s.Vars }),
+			list, func(s *server.Settings) *[]string { return &s.Vars }),
 		field(&cli.StringSliceFlag{Name: "env-file", EnvVars: []string{"GEARCTL_ENV_FILE"},
 			Usage: "a file of KEY=VALUE lines for the server, repeatable; read again at each restart"},
-			list, func(s *cartridge.Settings) *[]string { return &s.EnvFiles }),
-		field(&cli.DurationFlag{Name: "start-timeout", Value: 60 * time.Second, EnvVars: []string{"GEARCTL_START_TIMEOUT"},
-			Usage: "how long the server may take to answer before the start fails"},
-			dur, func(s *cartridge.Settings) *time.Duration { return &s.StartTimeout }),
-		field(&cli.DurationFlag{Name: "stop-timeout", Value: 30 * time.Second, EnvVars: []string{"GEARCTL_STOP_TIMEOUT"},
-			Usage: "how long a graceful stop may take before the server is killed"},
-			dur, func(s *cartridge.Settings) *time.Duration { return &s.StopTimeout }),
-		field(&cli.DurationFlag{Name: "probe-interval", Value: 5 * time.Second, EnvVars: []string{"GEARCTL_PROBE_INTERVAL"},
-			Usage: "how often a ready server is probed again; 0 turns it off"},
-			dur, func(s *cartridge.Settings) *time.Duration { return &s.ProbeInterval }),
-		field(&cli.IntFlag{Name: "probe-failures", Value: 3, EnvVars: []string{"GEARCTL_PROBE_FAILURES"},
-			Usage: "failed probes in a row that restart a ready server"},
-			num, func(s *cartridge.Settings) *int { return &s.ProbeFailures }),
+			list, func(s *server.Settings) *[]string { return &s.EnvFiles }),
+		field(durationFlag(cli.GenericFlag{Name: "start-timeout", EnvVars: []string{"GEARCTL_START_TIMEOUT"},
+			Usage: "how long the server may take to answer before the start fails"}, 60*time.Second),
+			dur, func(s *server.Settings) *time.Duration { return &s.StartTimeout }),
+		field(durationFlag(cli.GenericFlag{Name: "stop-timeout", EnvVars: []string{"GEARCTL_STOP_TIMEOUT"},
+			Usage: "how long a graceful stop may take before the server is killed"}, 30*time.Second),
+			dur, func(s *server.Settings) *time.Duration { return &s.StopTimeout }),
+		field(durationFlag(cli.GenericFlag{Name: "probe-interval", EnvVars: []string{"GEARCTL_PROBE_INTERVAL"},
+			Usage: "how often a ready server is probed again; 0 turns it off"}, 5*time.Second),
+			dur, func(s *server.Settings) *time.Duration { return &s.ProbeInterval }),
+		field(intFlag(cli.GenericFlag{Name: "probe-failures", EnvVars: []string{"GEARCTL_PROBE_FAILURES"},
+			Usage: "failed probes in a row that restart a ready server"}, 3, acceptedNumber),
+			num, func(s *server.Settings) *int { return &s.ProbeFailures }),
 	}
 }
 
@@ -114,8 +115,8 @@ func appFlags() []cli.Flag {
 // settings collects the application flags. With base (the running gear's
 // settings), flags and variables not given now keep base's values: a
 // restart changes only what it is told to.
-func settings(c *cli.Context, dir string, extra []string, base *cartridge.Settings) cartridge.Settings {
-	s := cartridge.Settings{Dir: dir, ExtraArgs: extra, Env: os.Environ()}
+func settings(c *cli.Context, dir string, extra []string, base *server.Settings) server.Settings {
+	s := server.Settings{Dir: dir, ExtraArgs: extra, Env: os.Environ()}
 	for _, f := range settingsTable() {
 		if base != nil && !c.IsSet(f.flag.Names()[0]) {
 			f.keep(&s, base)

@@ -5,15 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/urfave/cli/v2"
 )
 
 // parse runs args through a command with the application flags and
 // returns the settings they make, over base when it is not nil.
-func parse(t *testing.T, base *cartridge.Settings, args ...string) cartridge.Settings {
+func parse(t *testing.T, base *server.Settings, args ...string) server.Settings {
 	t.Helper()
-	var got cartridge.Settings
+	var got server.Settings
 	app := &cli.App{Flags: appFlags(), Action: func(c *cli.Context) error {
 		got = settings(c, "/gear", nil, base)
 		return nil
@@ -36,7 +37,7 @@ var everyFlag = []string{
 // every field a user sets has a flag: none is left at its zero value.
 func TestSettingsTable(t *testing.T) {
 	got := parse(t, nil, everyFlag...)
-	want := cartridge.Settings{
+	want := server.Settings{
 		Server: "uwsgi", App: "a.py", Chdir: "/app", Host: "127.0.0.2", Port: 9999, Workers: 7, Threads: 3,
 		Python: "/venv", Command: "true", ReadyPath: "/health", ReadyStatus: "200-399",
 		Static: []string{"/s=static"}, Vars: []string{"K=V"}, EnvFiles: []string{"e.env"},

@@ -5,7 +5,8 @@ import (
 	"os/exec"
 	"syscall"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -21,7 +22,7 @@ func shellCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			in := cartridge.Settings{Chdir: c.String("chdir"), Python: c.String("python"), Env: os.Environ()}
+			in := server.Settings{Chdir: c.String("chdir"), Python: c.String("python"), Env: os.Environ()}
 			app, err := in.AppEnv()
 			if err != nil {
 				return usageErrorf("%v", err)

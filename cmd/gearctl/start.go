@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/gearctl/gearctl/cartridge"
+	"github.com/gearctl/gearctl/server"
+
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
 	"github.com/urfave/cli/v2"
@@ -36,7 +37,7 @@ func startCommand() *cli.Command {
 }
 
 // launch starts the background supervisor for set and reports how it went.
-func launch(cl call, spec control.Spec, set cartridge.Settings) error {
+func launch(cl call, spec control.Spec, set server.Settings) error {
 	if err := checkServerFile(cl.g); err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func launch(cl call, spec control.Spec, set cartridge.Settings) error {
 }
 
 // answered says what the probe that found the gear ready got.
-func answered(st control.Status, set cartridge.Settings) string {
+func answered(st control.Status, set server.Settings) string {
 	if st.ReadyCode == 0 {
 		return "answering"
 	}
@@ -68,8 +69,8 @@ func answered(st control.Status, set cartridge.Settings) string {
 
 // warnAnswer tells on stderr of a gear that counts as ready on a 4xx: it
 // runs, but does not serve what the probe asked for.
-func warnAnswer(st control.Status, set cartridge.Settings) {
-	if hint := cartridge.ReadyHint(st.ReadyCode, set.ReadyPath); hint != "" {
+func warnAnswer(st control.Status, set server.Settings) {
+	if hint := server.ReadyHint(st.ReadyCode, set.ReadyPath); hint != "" {
 		fmt.Fprintf(errWriter, "gearctl: warning: %s\n", hint)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
+	"github.com/gearctl/gearctl/internal/environ"
 	"github.com/gearctl/gearctl/pidfile"
 	"github.com/urfave/cli/v2"
 )
@@ -29,13 +30,13 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "state of the gear; exit 0 ready, 1 running but not ready or failing, 3 not running",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "for machines"}},
+		Flags: []cli.Flag{boolFlag(cli.GenericFlag{Name: "json", Usage: "for machines"}, false)},
 		Action: func(c *cli.Context) error {
 			g, err := gearDir(c)
 			if err != nil {
 				return err
 			}
-			rep, code, err := inspect(c, g)
+			rep, health, err := inspect(c.Context, g)
 			if err != nil {
 				return err
 			}
@@ -46,22 +47,22 @@ func statusCommand() *cli.Command {
 			} else {
 				printStatus(c.App.Writer, rep)
 			}
-			return &exitError{code: code}
+			return &exitError{code: int(health)}
 		},
 	}
 }
 
 // inspect is gear.Status with its errors as exit statuses, and the
 // health as status's exit status.
-func inspect(c *cli.Context, g control.Gear) (control.Report, int, error) {
-	rep, health, err := gear.Status(c.Context, g)
+func inspect(ctx context.Context, g control.Gear) (control.Report, gear.Health, error) {
+	rep, health, err := gear.Status(ctx, g)
 	switch {
 	case errors.Is(err, pidfile.ErrGarbage):
 		return rep, 0, garbage(err)
 	case err != nil:
 		return rep, 0, exitWith(int(gear.NotReady), "%v", err)
 	}
-	return rep, int(health), nil
+	return rep, health, nil
 }
 
 // redacted is rep for printing: --env values may be secrets, so their
@@ -71,7 +72,7 @@ func redacted(rep control.Report) control.Report {
 	if err != nil || len(s.Vars) == 0 {
 		return rep
 	}
-	s.Vars = cartridge.VarNames(s.Vars)
+	s.Vars = environ.Names(s.Vars)
 	if b, err := json.Marshal(s); err == nil {
 		rep.Settings = b
 	}

@@ -159,7 +159,7 @@ func (b *bench) setup(ctx context.Context) error {
 	// A copy of the app: servers write __pycache__ next to it.
 	for _, f := range []struct{ from, to string }{
 		{filepath.Join(root, "examples/hello/wsgi.py"), filepath.Join(b.app, "wsgi.py")},
-		{filepath.Join(root, "cartridge/wsgiref_runner.py"), b.runner},
+		{filepath.Join(root, "server/wsgiref_runner.py"), b.runner},
 	} {
 		data, err := os.ReadFile(f.from)
 		if err == nil {
