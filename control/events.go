@@ -5,6 +5,28 @@ import (
 	"time"
 )
 
+type eventKind int
+
+const (
+	evExited eventKind = iota
+	evReady
+	evNotReady
+	evRetry
+	// evLive is a liveness probe of a ready instance: code 0 failed,
+	// with fails in a row.
+	evLive
+)
+
+type event struct {
+	kind   eventKind
+	inst   *instance
+	detail string
+	// code is the HTTP status of a ready probe.
+	code int
+	// fails counts the liveness probes in a row that failed.
+	fails int
+}
+
 // handle applies one event to the gear: an instance exited, got ready or
 // did not in time, or a backoff ended. It returns an error only when the
 // gear has failed for good.

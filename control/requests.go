@@ -3,8 +3,60 @@ package control
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"time"
 )
+
+// op is what a request asks of the supervisor; its value is the verb
+// errors name.
+type op string
+
+const (
+	opReload  op = "reload"
+	opRestart op = "restart"
+	opSignal  op = "signal"
+)
+
+type request struct {
+	op    op
+	spec  Spec
+	sig   syscall.Signal
+	reply chan error
+}
+
+// Reload asks the server for its own graceful reload and returns once it
+// answers again.
+func (s *Supervisor) Reload(ctx context.Context) error {
+	return s.call(ctx, request{op: opReload})
+}
+
+// Restart replaces the running server with an instance of spec and returns
+// once the new one is ready; if it is not, the old one keeps serving.
+func (s *Supervisor) Restart(ctx context.Context, spec Spec) error {
+	return s.call(ctx, request{op: opRestart, spec: spec})
+}
+
+// Signal relays sig to the server's master process.
+func (s *Supervisor) Signal(sig syscall.Signal) error {
+	return s.call(context.Background(), request{op: opSignal, sig: sig})
+}
+
+func (s *Supervisor) call(ctx context.Context, req request) error {
+	req.reply = make(chan error, 1)
+	select {
+	case s.reqs <- req:
+	case <-s.quit:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-s.quit:
+		return ErrStopped
+	}
+}
 
 // serve starts a request. Requests that complete later (a reload or a
 // restart waiting for readiness) are answered from the event that completes

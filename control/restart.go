@@ -5,6 +5,17 @@ import (
 	"time"
 )
 
+// restartOp is a restart under way: a candidate instance of spec that
+// becomes current once ready, or is dropped.
+type restartOp struct {
+	spec  Spec
+	cand  *instance
+	reply chan error
+	// fallback is the spec to start again when the candidate fails and no
+	// instance is left serving (a restart that had to stop the old one).
+	fallback *Spec
+}
+
 // beginRestart starts a candidate instance of the requested spec. When the
 // new server takes the listening socket it runs beside the current one,
 // which serves until the candidate is ready; otherwise the current one has

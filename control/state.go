@@ -50,6 +50,10 @@ type Status struct {
 	// Interpreter and App are the current spec's (see Spec).
 	Interpreter string `json:"interpreter,omitempty"`
 	App         string `json:"app,omitempty"`
+	// SharesSocket: the current server serves on the supervisor's
+	// listening socket (Spec.TakesFD), so that a restart can run the new
+	// instance beside it on the same socket.
+	SharesSocket bool `json:"shares_socket,omitempty"`
 	// Detail says why the gear is in a failed or backoff state.
 	Detail string `json:"detail,omitempty"`
 	// Failure is why a failed gear failed, with the server's last lines.

@@ -1,14 +1,12 @@
 package control
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gearctl/gearctl/pidfile"
@@ -80,56 +78,6 @@ type Supervisor struct {
 	// m is owned by Run's goroutine.
 	m        machine
 	retiring sync.WaitGroup
-}
-
-// restartOp is a restart under way: a candidate instance of spec that
-// becomes current once ready, or is dropped.
-type restartOp struct {
-	spec  Spec
-	cand  *instance
-	reply chan error
-	// fallback is the spec to start again when the candidate fails and no
-	// instance is left serving (a restart that had to stop the old one).
-	fallback *Spec
-}
-
-type eventKind int
-
-const (
-	evExited eventKind = iota
-	evReady
-	evNotReady
-	evRetry
-	// evLive is a liveness probe of a ready instance: code 0 failed,
-	// with fails in a row.
-	evLive
-)
-
-type event struct {
-	kind   eventKind
-	inst   *instance
-	detail string
-	// code is the HTTP status of a ready probe.
-	code int
-	// fails counts the liveness probes in a row that failed.
-	fails int
-}
-
-// op is what a request asks of the supervisor; its value is the verb
-// errors name.
-type op string
-
-const (
-	opReload  op = "reload"
-	opRestart op = "restart"
-	opSignal  op = "signal"
-)
-
-type request struct {
-	op    op
-	spec  Spec
-	sig   syscall.Signal
-	reply chan error
 }
 
 // New returns a supervisor for spec; Run starts it.
@@ -253,40 +201,6 @@ func (s *Supervisor) outputErr() error {
 	return out.err()
 }
 
-// Reload asks the server for its own graceful reload and returns once it
-// answers again.
-func (s *Supervisor) Reload(ctx context.Context) error {
-	return s.call(ctx, request{op: opReload})
-}
-
-// Restart replaces the running server with an instance of spec and returns
-// once the new one is ready; if it is not, the old one keeps serving.
-func (s *Supervisor) Restart(ctx context.Context, spec Spec) error {
-	return s.call(ctx, request{op: opRestart, spec: spec})
-}
-
-// Signal relays sig to the server's master process.
-func (s *Supervisor) Signal(sig syscall.Signal) error {
-	return s.call(context.Background(), request{op: opSignal, sig: sig})
-}
-
-func (s *Supervisor) call(ctx context.Context, req request) error {
-	req.reply = make(chan error, 1)
-	select {
-	case s.reqs <- req:
-	case <-s.quit:
-		return ErrStopped
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-req.reply:
-		return err
-	case <-s.quit:
-		return ErrStopped
-	}
-}
-
 // to moves the gear to state st, with detail saying why for a failed,
 // backoff or unready one, and publishes it. Every state change goes
 // through here, and is checked against the transitions table.
@@ -302,6 +216,7 @@ func (s *Supervisor) to(st State, detail string) {
 	s.status.Listen = addr(s.spec.Host, s.spec.Port)
 	s.status.Settings = s.spec.Settings
 	s.status.Interpreter, s.status.App = s.spec.Interpreter, s.spec.App
+	s.status.SharesSocket = s.spec.TakesFD
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}
 	if s.m.cur != nil && !s.m.cur.exited() {

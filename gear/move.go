@@ -19,8 +19,7 @@ func movedPort(rep control.Report, base, set server.Settings, spec control.Spec)
 	if rep.Balancer == nil || rep.Balancer.Backend == "" || set.Port != base.Port || set.Host != base.Host {
 		return 0
 	}
-	old, _, err := Resolve(base, portOf(rep.Listen))
-	if err == nil && old.TakesFD && spec.TakesFD && spec.ProbeFD {
+	if rep.SharesSocket && spec.TakesFD && spec.ProbeFD {
 		return 0
 	}
 	if portOf(rep.Listen) != set.Port {

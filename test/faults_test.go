@@ -403,12 +403,12 @@ type brokenStart struct {
 	// spawns is how many servers the gear starts; waits, the backoff
 	// before each retry, as server.log says.
 	spawns int
-	waits  []string
+	waits  []time.Duration
 }
 
 // The backoff of failed starts, as README.md gives it: 0 s, 0.25 s, 0.5 s,
 // 1 s, and the fifth failure is the last.
-var fullBackoff = []string{"0s", "250ms", "500ms", "1s"}
+var fullBackoff = []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, time.Second}
 
 // TestFaultBrokenApp starts applications that cannot run: each start must
 // fail with a cause a user can act on, retry no more than the backoff

@@ -25,6 +25,9 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
+// ExitCode lets package cartridge's actions pass a verb's status on.
+func (e *exitError) ExitCode() int { return e.code }
+
 func exitWith(code int, format string, args ...any) error {
 	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
 }
