@@ -134,7 +134,7 @@ func (s *Supervisor) exited(state State) error {
 		// that dies on its first request): such exits count as failed
 		// starts. One that stayed up restarts at once.
 		quick := time.Since(s.Status().ReadyAt) < minUptime
-		s.update(func(st *Status) { st.Restarts++ })
+		s.update(func(st *Status) { st.Restarts++; st.Crashes++ })
 		if !quick {
 			s.log.Warn("{server} pid {pid} {exit}; restarting", "server", s.spec.Name, "pid", in.pid, "exit", exit.String())
 			return s.startSequence(s.spec)

@@ -105,7 +105,11 @@ func (s *Supervisor) handleCandidate(ev event) error {
 		s.setCurrent(cand)
 		s.spec, s.m.seqStart, s.m.failures = op.spec, cand.started, 0
 		now := time.Now()
-		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
+		s.update(func(st *Status) {
+			st.ReadyAt, st.ReadyCode = now, ev.code
+			st.Restarts++
+			st.Requested++
+		})
 		s.to(Ready, "")
 		s.log.Info("{server} pid {pid} ready in {took}", "server", op.spec.Name, "pid", cand.pid, "took", now.Sub(cand.started), "answer", ev.detail)
 		s.watchLive(cand, op.spec)

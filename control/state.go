@@ -42,9 +42,15 @@ type Status struct {
 	SupervisorPID int       `json:"supervisor_pid"`
 	StartedAt     time.Time `json:"started_at,omitzero"`
 	ReadyAt       time.Time `json:"ready_at,omitzero"`
-	Restarts      int       `json:"restarts"`
-	LastExit      *Exit     `json:"last_exit,omitempty"`
-	Listen        string    `json:"listen"`
+	// Restarts counts the servers that replaced another: Crashes (the
+	// server exited, or was killed for failing its liveness probes) and
+	// Requested (restarts and swaps asked for, that got a new server
+	// ready).
+	Restarts  int    `json:"restarts"`
+	Crashes   int    `json:"crashes"`
+	Requested int    `json:"requested_restarts"`
+	LastExit  *Exit  `json:"last_exit,omitempty"`
+	Listen    string `json:"listen"`
 	// ReadyCode is the HTTP status of the probe that found the server ready.
 	ReadyCode int `json:"ready_status,omitempty"`
 	// Interpreter and App are the current spec's (see Spec).

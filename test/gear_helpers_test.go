@@ -102,6 +102,8 @@ type gearStatus struct {
 	StartedAt     time.Time `json:"started_at"`
 	ReadyAt       time.Time `json:"ready_at"`
 	Restarts      int       `json:"restarts"`
+	Crashes       int       `json:"crashes"`
+	Requested     int       `json:"requested_restarts"`
 	LastExit      *struct {
 		PID    int       `json:"pid"`
 		Code   int       `json:"code"`

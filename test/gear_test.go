@@ -135,8 +135,8 @@ func TestStatus(t *testing.T) {
 	case le.PID != pid || le.Signal != "SIGKILL" || le.At.Before(crashed) || le.At.After(time.Now()):
 		t.Errorf("last_exit = %+v; want pid %d, signal SIGKILL, at about %s", *le, pid, crashed.Format(time.RFC3339Nano))
 	}
-	if after.Restarts != 1 {
-		t.Errorf("restarts = %d after one crash; want 1", after.Restarts)
+	if after.Restarts != 1 || after.Crashes != 1 || after.Requested != 0 {
+		t.Errorf("restarts %d, crashes %d, requested %d after one crash; want 1, 1, 0", after.Restarts, after.Crashes, after.Requested)
 	}
 	b.checkReport(after.PID, sup)
 	b.stop()

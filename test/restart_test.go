@@ -146,8 +146,12 @@ func TestRestartFlags(t *testing.T) {
 			b.assertWorkers(pid, 3)
 			pid, _ = b.restart(name)
 			b.assertWorkers(pid, 3)
-			if w := setting(b.ready(name).Settings, "workers"); w != float64(3) {
+			st := b.ready(name)
+			if w := setting(st.Settings, "workers"); w != float64(3) {
 				t.Errorf("status says workers %v; want 3", w)
+			}
+			if st.Restarts != 2 || st.Requested != 2 || st.Crashes != 0 {
+				t.Errorf("restarts %d, requested %d, crashes %d after two restarts; want 2, 2, 0", st.Restarts, st.Requested, st.Crashes)
 			}
 			b.stop()
 		})
