@@ -67,6 +67,7 @@ func ServeAPI(sup *Supervisor, path string, opt APIOptions) (*API, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", a.status)
+	mux.HandleFunc("GET /v1/state", a.state)
 	mux.HandleFunc("GET /v1/settled", a.settled)
 	mux.HandleFunc("POST /v1/stop", a.stop)
 	mux.HandleFunc("POST /v1/reload", a.reload)
@@ -183,6 +184,13 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 		rep.Balancer = &b
 	}
 	reply(w, http.StatusOK, rep)
+}
+
+// state answers the gear's Status alone: without the processes, whose
+// walk of /proc is most of what a status costs, a list of many gears asks
+// each of them at once.
+func (a *API) state(w http.ResponseWriter, _ *http.Request) {
+	reply(w, http.StatusOK, a.sup.Status())
 }
 
 // settled answers once the gear is no longer on its way somewhere

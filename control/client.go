@@ -66,6 +66,14 @@ func (c *Client) Status(ctx context.Context) (Report, error) {
 	return r, err
 }
 
+// State returns the gear's status without its processes: what one line
+// of a list of gears says.
+func (c *Client) State(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.do(ctx, 0, http.MethodGet, "state", nil, &st)
+	return st, err
+}
+
 // Settled waits until the gear is ready, failed or stopping, and returns
 // its status then; within settle, the longest the gear may take to get
 // there.

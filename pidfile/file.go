@@ -19,29 +19,39 @@ func Write(path string, pid int) error {
 // WriteRecord writes r to path atomically, mode 0600: readers see the old
 // file or the new one, never a mix or an empty file. The directory must
 // exist.
-func WriteRecord(path string, r Record) (err error) {
+func WriteRecord(path string, r Record) error {
 	if err := r.valid(); err != nil {
 		return fmt.Errorf("write pidfile %s: %w", path, err)
 	}
+	if err := WriteFile(path, encode(r)); err != nil {
+		return fmt.Errorf("write pidfile %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFile writes data to path as WriteRecord writes a record: through a
+// temporary file in the same directory, synced, then renamed over path,
+// mode 0600. Other state that says which process to trust (the gear
+// registry's entries) is written the same way.
+func WriteFile(path string, data []byte) (err error) {
 	// The temporary file must be in the same directory: rename is atomic
 	// only within one filesystem. The leading dot keeps it out of globs
 	// such as *.pid.
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("write pidfile %s: %w", path, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
-			err = fmt.Errorf("write pidfile %s: %w", path, err)
 		}
 	}()
 	// CreateTemp already uses 0600 less the umask; Chmod makes it exact.
 	if err := f.Chmod(0o600); err != nil {
 		return err
 	}
-	if _, err := f.Write(encode(r)); err != nil {
+	if _, err := f.Write(data); err != nil {
 		return err
 	}
 	// Without fsync, a crash soon after the rename can leave an empty file

@@ -221,7 +221,8 @@ func TestAppMatrix(t *testing.T) {
 			t.Run(app.name+"/"+server, func(t *testing.T) {
 				t.Parallel()
 				b := newBGGear(t, nil)
-				b.app = app.dir
+				// Cells of one application run at once: each gear a name.
+				b.app, b.env = app.dir, []string{"GEARCTL_NAME=" + app.name + "-" + server}
 				args := append([]string{"--python", app.venv}, app.args...)
 				b.start(server, args...)
 				matrixCell(t, b, app, server, next)

@@ -337,7 +337,9 @@ func cleanEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return env
+	// A registry of the tests' own: none of their gears is the host's,
+	// and none of the host's theirs.
+	return append(env, "GEARCTL_REGISTRY="+filepath.Join(scratch, "registry"))
 }
 
 func tail(text string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -16,36 +17,78 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// gearDir is the gear named by --dir and --log-dir. --dir defaults to
-// $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl, and is created 0700: it holds
-// the control socket and pidfiles, which only the owner may reach.
+// gearDir is the gear of a verb that makes one — run, start, a restart
+// that starts, the control actions: --dir, else the default state
+// directory of the application's (stateDir), created 0700: it holds the
+// control socket and pidfiles, which only the owner may reach.
 func gearDir(c *cli.Context) (control.Gear, error) {
 	dir := c.String("dir")
 	if dir == "" {
-		dir = ".gearctl"
-		if d := os.Getenv("OPENSHIFT_PYTHON_DIR"); d != "" {
-			dir = filepath.Join(d, "run")
-		}
+		dir = stateDir(c)
 	}
+	return openGear("--dir", dir, c.String("log-dir"), true)
+}
+
+// errMissing is a state directory that is not there.
+var errMissing = errors.New("no such directory")
+
+// openGear checks the state directory dir, which what names (--dir, or
+// the gear's name), and refuses one another user could have written. It
+// makes dir when create is set; otherwise a missing one is errMissing,
+// and nothing is made.
+func openGear(what, dir, logDir string, create bool) (control.Gear, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return control.Gear{}, usageErrorf("--dir %s: %v", dir, err)
+		return control.Gear{}, usageErrorf("%s %s: %v", what, dir, err)
 	}
-	g := control.Gear{Dir: dir, LogDir: c.String("log-dir"), Rebuild: rebuild}
+	g := control.Gear{Dir: dir, LogDir: logDir, Rebuild: rebuild}
 	if err := g.Check(); err != nil {
-		return g, usageErrorf("--dir: %v", err)
+		return g, usageErrorf("%s: %v", what, err)
 	}
-	err = os.MkdirAll(dir, 0o700)
+	if create {
+		err = os.MkdirAll(dir, 0o700)
+	} else if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+		return g, errMissing
+	}
 	if err == nil {
 		err = unix.Access(dir, unix.W_OK|unix.X_OK)
 	}
 	if err != nil {
-		return g, usageErrorf("--dir %s: %v; accepted: a directory this user can create or write", dir, err)
+		return g, usageErrorf("%s %s: %v; accepted: a directory this user can create or write", what, dir, err)
 	}
 	if err := g.Trust(); err != nil {
 		return g, untrusted(err)
 	}
 	return g, nil
+}
+
+// stateDir is the default state directory: $OPENSHIFT_PYTHON_DIR/run,
+// else .gearctl in the application's directory, so that a gear is found
+// from where its application is, not from where its start ran.
+func stateDir(c *cli.Context) string {
+	if d := os.Getenv("OPENSHIFT_PYTHON_DIR"); d != "" {
+		return filepath.Join(d, "run")
+	}
+	return filepath.Join(appDir(c), ".gearctl")
+}
+
+// appDir is the application's directory, absolute: --chdir, or for a verb
+// without the flag its variables, else the current directory.
+func appDir(c *cli.Context) string {
+	dir := c.String("chdir")
+	for _, s := range settingsTable() {
+		if f, ok := s.flag.(*cli.StringFlag); ok && f.Name == "chdir" {
+			for _, v := range f.EnvVars {
+				if dir == "" {
+					dir = os.Getenv(v)
+				}
+			}
+		}
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 // rebuild makes an adopted server's spec from its recorded settings, on

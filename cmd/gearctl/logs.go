@@ -15,8 +15,14 @@ func logsCommand() *cli.Command {
 			intFlag(cli.GenericFlag{Name: "lines", Aliases: []string{"n"}, Usage: "how many of the last lines"}, 20, acceptedNumber),
 			boolFlag(cli.GenericFlag{Name: "follow", Aliases: []string{"f"}, Usage: "go on printing lines as they come, across rotations"}, false),
 		},
+		// NAME is a registered gear's (see gearctl list).
+		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			g, err := gearDir(c)
+			name, err := nameArg(c)
+			if err != nil {
+				return err
+			}
+			g, err := findGear(c, name, 0)
 			if err != nil {
 				return err
 			}

@@ -60,8 +60,9 @@ func newApp() *cli.App {
 			&cli.StringFlag{
 				Name:    "dir",
 				EnvVars: []string{"GEARCTL_DIR"},
-				Usage:   "the gear's state directory (default: $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl)",
+				Usage:   "the gear's state directory (default: $OPENSHIFT_PYTHON_DIR/run, else .gearctl in the application's directory, --chdir)",
 			},
+			nameFlag(),
 			&cli.StringFlag{
 				Name:    "log-dir",
 				EnvVars: []string{"GEARCTL_LOG_DIR", "OPENSHIFT_PYTHON_LOG_DIR"},
@@ -75,6 +76,7 @@ func newApp() *cli.App {
 			restartCommand(),
 			reloadCommand(),
 			statusCommand(),
+			listCommand(),
 			logsCommand(),
 			tidyCommand(),
 			controlCommand(),

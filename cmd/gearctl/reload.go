@@ -14,7 +14,7 @@ func reloadCommand() *cli.Command {
 		Name:  "reload",
 		Usage: "the server's own graceful reload (code re-import), same PID; returns once it answers again",
 		Action: func(c *cli.Context) error {
-			g, err := gearDir(c)
+			g, err := findGear(c, "", statusNotRunning)
 			if err != nil {
 				return err
 			}

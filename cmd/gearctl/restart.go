@@ -16,7 +16,7 @@ func restartCommand() *cli.Command {
 		ArgsUsage: "[-- extra server arguments]",
 		Flags:     appFlags(),
 		Action: func(c *cli.Context) error {
-			g, err := gearDir(c)
+			g, err := restartDir(c)
 			if err != nil {
 				return err
 			}

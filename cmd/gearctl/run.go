@@ -52,6 +52,9 @@ func runAction(c *cli.Context) error {
 	if err := checkServerFile(g); err != nil {
 		return err
 	}
+	if err := nameFree(g, spec.Dir); err != nil {
+		return err
+	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err
@@ -71,6 +74,12 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return exitWith(1, "%v", err)
 	}
+	unregister, err := register(g, spec, log)
+	if err != nil {
+		lock.Unlock()
+		return err
+	}
+	defer unregister()
 	// Under the lock: a second run on a running gear must not deploy.
 	// Not in the background supervisor that start launches: there,
 	// deploying is the control actions' business, and a start must not

@@ -41,6 +41,9 @@ func launch(cl call, spec control.Spec, set server.Settings) error {
 	if err := checkServerFile(cl.g); err != nil {
 		return err
 	}
+	if err := nameFree(cl.g, spec.Dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cl.g.Logs(), 0o700); err != nil {
 		return usageErrorf("--log-dir %s: %v; accepted: a directory this user can write", cl.g.Logs(), err)
 	}

@@ -31,21 +31,36 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "state of the gear; exit 0 ready, 1 running but not ready or failing, 3 not running",
 		Flags: []cli.Flag{boolFlag(cli.GenericFlag{Name: "json", Usage: "for machines"}, false)},
+		// NAME is a registered gear's (see gearctl list).
+		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			g, err := gearDir(c)
+			name, err := nameArg(c)
 			if err != nil {
 				return err
 			}
-			rep, health, err := inspect(c.Context, g)
-			if err != nil {
+			// No gear found is a gear that runs nothing: machines get its
+			// status, people the line that says where to look instead.
+			rep, health := control.Report{Status: control.Status{State: control.Stopped}}, gear.NotRunning
+			g, err := lookGear(c, name)
+			var ng *noGear
+			switch {
+			case errors.As(err, &ng):
+			case err != nil:
 				return err
+			default:
+				if rep, health, err = inspect(c.Context, g); err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				enc.Encode(redacted(rep))
-			} else {
+			} else if ng == nil {
 				printStatus(c.App.Writer, rep)
+			}
+			if ng != nil {
+				return exitWith(int(health), "%v", ng)
 			}
 			return &exitError{code: int(health)}
 		},

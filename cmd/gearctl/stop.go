@@ -14,8 +14,15 @@ func stopCommand() *cli.Command {
 		Name:  "stop",
 		Usage: "stop the server gracefully, then the supervisor; returns once no process of the gear is left",
 		Flags: []cli.Flag{boolFlag(cli.GenericFlag{Name: "now", Usage: "kill the server at once instead of waiting for its graceful stop (also during one)"}, false)},
+		// NAME is a registered gear's (see gearctl list).
+		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			g, err := gearDir(c)
+			name, err := nameArg(c)
+			if err != nil {
+				return err
+			}
+			// Nothing found is nothing running: stop has nothing to do.
+			g, err := findGear(c, name, 0)
 			if err != nil {
 				return err
 			}

@@ -80,8 +80,10 @@ func (b *bench) newGearctl(tag string) (*gearctlC, error) {
 	return c, err
 }
 
+// gearctl runs a gearctl command on the contender's gear, whose name is
+// its directory's: many gears of one application need names of their own.
 func (c *gearctlC) gearctl(ctx context.Context, args ...string) (string, error) {
-	argv := append([]string{c.b.gearctl, "--dir", filepath.Join(c.dir, "gear")}, args...)
+	argv := append([]string{c.b.gearctl, "--dir", filepath.Join(c.dir, "gear"), "--name", filepath.Base(c.dir)}, args...)
 	return c.b.procs.run(ctx, c.b.env, c.dir, argv...)
 }
 

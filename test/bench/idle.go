@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -117,7 +117,13 @@ func (b *bench) fleet(ctx context.Context) *table {
 			"measured as above and summed at each sample: the largest sum.", n, fleetServer, n),
 		cols: []string{fmt.Sprintf("%d gearctl", n), "1 supervisord"},
 	}
-	sides := []func(context.Context) ([]int, func() error, error){b.gearctlFleet, b.supervisordFleet}
+	sides := []func(context.Context) ([]int, func() error, error){
+		func(ctx context.Context) ([]int, func() error, error) { return b.gearctlFleet(ctx, "d-gears", n, 1) },
+		func(ctx context.Context) ([]int, func() error, error) {
+			pids, stop, _, err := b.supervisordFleet(ctx, "d-gears", n)
+			return pids, stop, err
+		},
+	}
 	us := make([]usage, len(sides))
 	var window time.Duration
 	for i, up := range sides {
@@ -152,49 +158,115 @@ func (b *bench) watchSide(ctx context.Context, up func(context.Context) ([]int, 
 	return us[0], window, true
 }
 
-// gearctlFleet starts n gears one after the other, each with a gearctl
-// supervisor of its own, and returns the supervisors' PIDs and what stops
-// the gears it started.
-func (b *bench) gearctlFleet(ctx context.Context) ([]int, func() error, error) {
-	var gears []*gearctlC
-	stop := func() error {
-		var errs []error
-		for _, g := range gears {
-			errs = append(errs, bounded(context.WithoutCancel(ctx), g.stop))
-		}
-		return errors.Join(errs...)
-	}
-	var pids []int
-	for i := range b.cfg.gears {
-		g, err := b.newGearctl("d-gears")
-		if err == nil {
-			gears = append(gears, g)
-			err = bounded(ctx, func(ctx context.Context) error {
-				if err := g.start(ctx, fleetServer); err != nil {
-					return err
-				}
-				if err := ready(g)(ctx); err != nil {
-					return err
-				}
-				pid, _, err := g.pids(ctx)
-				if err == nil {
-					pids = append(pids, pid)
-				}
-				return err
-			})
-		}
+// gearctlFleet starts n gears tagged tag, width of them at a time (1: one
+// after the other), each with a gearctl supervisor of its own, and returns
+// the supervisors' PIDs and what stops the gears it started, width at a
+// time too.
+func (b *bench) gearctlFleet(ctx context.Context, tag string, n, width int) ([]int, func() error, error) {
+	gears := make([]*gearctlC, n)
+	for i := range gears {
+		g, err := b.newGearctl(tag)
 		if err != nil {
-			return nil, stop, fmt.Errorf("gear %d of %d: %w", i+1, b.cfg.gears, err)
+			return nil, func() error { return nil }, err
 		}
+		gears[i] = g
+	}
+	started := make([]bool, n)
+	stop := func() error {
+		return inParallel(n, width, func(i int) error {
+			if !started[i] {
+				return nil
+			}
+			return bounded(context.WithoutCancel(ctx), gears[i].stop)
+		})
+	}
+	pids := make([]int, n)
+	var mu sync.Mutex
+	given := map[int]bool{}
+	err := inParallel(n, width, func(i int) error {
+		g := gears[i]
+		started[i] = true
+		// Each gear's port is picked as it starts, not long before: the
+		// kernel hands a port let go to the next connection that asks.
+		// Two starting at once must not get the same one.
+		mu.Lock()
+		port, err := freePort()
+		for err == nil && given[port] {
+			port, err = freePort()
+		}
+		given[port] = true
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+		g.port = port
+		err = bounded(ctx, func(ctx context.Context) error {
+			if err := g.start(ctx, fleetServer); err != nil {
+				return err
+			}
+			if err := ready(g)(ctx); err != nil {
+				return err
+			}
+			pid, _, err := g.pids(ctx)
+			pids[i] = pid
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("gear %d of %d: %w", i+1, n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, stop, err
 	}
 	return pids, stop, nil
 }
 
-// supervisordFleet starts one supervisord with a program per gear, waits
-// until every one answers, and returns supervisord's PID and its stop.
-func (b *bench) supervisordFleet(ctx context.Context) ([]int, func() error, error) {
-	c, err := b.newSupervisordOf("d-gears", b.cfg.gears)
-	stop := func() error { return bounded(context.WithoutCancel(ctx), c.stop) }
+// inParallel calls f(0) … f(n-1), width calls at a time, and returns the
+// first error; no call starts after one failed.
+func inParallel(n, width int, f func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	slots := make(chan struct{}, width)
+	for i := range n {
+		slots <- struct{}{}
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := f(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// supervisordFleet starts one supervisord tagged tag with n programs,
+// waits until every one answers, and returns supervisord's PID and its
+// stop.
+func (b *bench) supervisordFleet(ctx context.Context, tag string, n int) ([]int, func() error, *supervisordC, error) {
+	c, err := b.newSupervisordOf(tag, n)
+	stop := func() error {
+		// supervisord stops its programs one after the other, about a
+		// second each: 100 of them take longer than one command may.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout+time.Duration(n)*time.Second)
+		defer cancel()
+		return c.stop(ctx)
+	}
 	if err == nil {
 		err = c.start(ctx, fleetServer)
 	}
@@ -208,9 +280,9 @@ func (b *bench) supervisordFleet(ctx context.Context) ([]int, func() error, erro
 		})
 	}
 	if err != nil {
-		return nil, stop, err
+		return nil, stop, c, err
 	}
-	return []int{c.pid}, stop, nil
+	return []int{c.pid}, stop, c, nil
 }
 
 // usage is what the idle window saw of a set of processes: the largest of

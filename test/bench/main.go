@@ -8,6 +8,7 @@
 // c. crash recovery: SIGKILL of the server's master → first 200 again
 // d. the supervisor's idle memory (RSS, PSS, private) and CPU, alone and for many gears
 // e. status latency
+// f. list latency: gearctl list over many gears against supervisorctl status
 //
 // It runs only on 127.0.0.1, on free ports, and stops and removes
 // everything it started, also on Ctrl-C.
@@ -30,14 +31,15 @@ import (
 )
 
 type config struct {
-	restarts int           // section a: restarts per server and contender
-	swaps    int           // section a: server swaps per contender
-	samples  int           // sections b, c, e: samples per server and contender
-	idle     time.Duration // section d
-	gears    int           // section d: gears on one machine
-	clients  int           // section a: concurrent clients of the load
-	only     string        // sections to run
-	quick    bool
+	restarts  int           // section a: restarts per server and contender
+	swaps     int           // section a: server swaps per contender
+	samples   int           // sections b, c, e: samples per server and contender
+	idle      time.Duration // section d
+	gears     int           // section d: gears on one machine
+	listGears int           // section f: gears gearctl list shows
+	clients   int           // section a: concurrent clients of the load
+	only      string        // sections to run
+	quick     bool
 }
 
 // bench holds what every section shares.
@@ -64,21 +66,22 @@ func main() {
 	flag.IntVar(&cfg.samples, "samples", 10, "samples per server and contender: N for b, N/2 for c, 2N for e")
 	flag.DurationVar(&cfg.idle, "idle", 60*time.Second, "idle window (d)")
 	flag.IntVar(&cfg.gears, "gears", 50, "gears on one machine, each with a gearctl supervisor, against one supervisord (d)")
+	flag.IntVar(&cfg.listGears, "list-gears", 100, "gears gearctl list shows, against the programs supervisorctl status shows (f)")
 	flag.IntVar(&cfg.clients, "clients", 4, "concurrent clients of the load (a)")
-	flag.StringVar(&cfg.only, "only", "abcde", "sections to run")
-	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, 5 gears, unless given")
+	flag.StringVar(&cfg.only, "only", "abcdef", "sections to run")
+	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, 5 gears, 10 listed gears, unless given")
 	flag.Parse()
 	if cfg.quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, value := range map[string]string{"restarts": "5", "swaps": "3", "samples": "3", "idle": "5s", "gears": "5"} {
+		for name, value := range map[string]string{"restarts": "5", "swaps": "3", "samples": "3", "idle": "5s", "gears": "5", "list-gears": "10"} {
 			if !set[name] {
 				flag.Set(name, value)
 			}
 		}
 	}
-	if cfg.gears < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -gears must be at least 1")
+	if cfg.gears < 1 || cfg.listGears < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -gears and -list-gears must be at least 1")
 		os.Exit(2)
 	}
 
@@ -114,6 +117,7 @@ func (b *bench) run(ctx context.Context) (string, error) {
 		{"b", b.startup},
 		{"c", b.recovery},
 		{"de", b.idleAndStatus},
+		{"f", b.listLatency},
 	}
 	var tables []*table
 	for _, s := range sections {
@@ -188,6 +192,9 @@ func (b *bench) setup(ctx context.Context) error {
 			b.env = append(b.env, kv)
 		}
 	}
+	// A registry of the run's own: gearctl list sees the bench's gears
+	// alone, and none of them is left in the host's.
+	b.env = append(b.env, "GEARCTL_REGISTRY="+filepath.Join(b.tmp, "registry"))
 	for _, tool := range []string{"gunicorn", "uwsgi", "supervisord", "supervisorctl", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is needed (Debian: apt-get install gunicorn uwsgi uwsgi-plugin-python3 supervisor): %w", tool, err)
