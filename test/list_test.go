@@ -139,9 +139,15 @@ func TestListReadOnlyVerbs(t *testing.T) {
 	if got := helloPID(t, mustGet(t, a.port, "/")); got != a.pid {
 		t.Errorf("answered by pid %d; want the gear's wsgiref, pid %d", got, a.pid)
 	}
+	// --name also names the gear a start makes: one that does not run is
+	// not running, not bad input, even where another gear runs.
+	oneLine(t, h.in(app, "--name", "other", "status"), 3, "no gear named other runs", "is "+filepath.Base(app))
 	h.in(app, "stop").want(t, 0)
-	// Stopped, the gear's directory is still there: status says stopped.
+	// Stopped, the gear's directory is still there: status says stopped,
+	// and its log is found under its name too.
 	h.in(app, "status").want(t, 3).has(t, `^stopped\b`)
+	h.in(app, "--name", filepath.Base(app), "logs", "-n", "200").want(t, 0).
+		has(t, fmt.Sprintf(`wsgiref pid %d listening on %s$`, a.pid, regexp.QuoteMeta(addr(a.port))))
 }
 
 // TestListGone: a SIGKILLed supervisor's gear is listed as gone, with the

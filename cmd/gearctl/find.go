@@ -49,45 +49,78 @@ func lookGear(c *cli.Context, name string) (control.Gear, error) {
 	reg := registry.Default()
 	dir, logDir := c.String("dir"), c.String("log-dir")
 	arg := name != ""
-	if !arg {
-		name = os.Getenv(nameVar)
-	}
-	what := "--dir"
 	switch {
 	case arg && dir != "":
 		return control.Gear{}, usageErrorf("%s and --dir %s both name a gear; accepted: one of them", name, dir)
 	case dir != "":
-	case name != "":
+		return openFound(reg, "--dir", dir, logDir)
+	case !arg:
+		name = os.Getenv(nameVar)
+	}
+	if name != "" {
 		f, err := reg.Lookup(name)
 		switch {
-		case errors.Is(err, registry.ErrUnknown) && arg:
-			return control.Gear{}, usageErrorf("no gear named %s; %s", name, elsewhere(reg))
-		case errors.Is(err, registry.ErrUnknown):
-			return control.Gear{}, &noGear{fmt.Sprintf("no gear named %s runs; %s", name, elsewhere(reg))}
-		case err != nil:
+		case err == nil:
+			return openFound(reg, "gear "+name+": its state directory", f.Dir, logDir)
+		case !errors.Is(err, registry.ErrUnknown):
 			return control.Gear{}, registryErr(err)
+		case arg:
+			return control.Gear{}, usageErrorf("no gear named %s; %s", name, elsewhere(reg))
 		}
-		what, dir = "gear "+name+": its state directory", f.Dir
-	default:
-		dir = stateDir(c)
-		g, err := openGear(what, dir, logDir, false)
-		if !errors.Is(err, errMissing) {
-			return withLogs(reg, g, logDir), err
-		}
-		f, err := byAppDir(reg, appDir(c))
-		if err != nil {
-			return control.Gear{}, err
-		}
-		if f == nil {
-			return control.Gear{}, &noGear{fmt.Sprintf("no gear in %s (no %s); %s", appDir(c), dir, elsewhere(reg))}
-		}
-		what, dir = "gear "+f.Name+": its state directory", f.Dir
 	}
+	g, err := inAppDir(c, reg, logDir)
+	var ng *noGear
+	if name != "" && errors.As(err, &ng) {
+		// --name also names the gear a start makes: a gear of that name
+		// that does not run is not running, not bad input.
+		ng.msg = fmt.Sprintf("no gear named %s runs; %s", name, elsewhere(reg))
+	}
+	if other := registeredAs(reg, g.Dir); err == nil && name != "" && other != "" && other != name {
+		// The application's gear, stopped, may be the one named; a
+		// running one of another name is not.
+		return control.Gear{}, &noGear{fmt.Sprintf("no gear named %s runs (the one in %s is %s); %s", name, g.Dir, other, elsewhere(reg))}
+	}
+	return g, err
+}
+
+// inAppDir is the gear of the application's directory: the one in the
+// default state directory, else the registry's gear of that application.
+func inAppDir(c *cli.Context, reg registry.Registry, logDir string) (control.Gear, error) {
+	dir := stateDir(c)
+	g, err := openGear("--dir", dir, logDir, false)
+	if !errors.Is(err, errMissing) {
+		return withLogs(reg, g, logDir), err
+	}
+	f, err := byAppDir(reg, appDir(c))
+	if err != nil {
+		return control.Gear{}, err
+	}
+	if f == nil {
+		return control.Gear{}, &noGear{fmt.Sprintf("no gear in %s (no %s); %s", appDir(c), dir, elsewhere(reg))}
+	}
+	return openFound(reg, "gear "+f.Name+": its state directory", f.Dir, logDir)
+}
+
+// openFound opens the state directory dir that what names; a missing one
+// is a *noGear.
+func openFound(reg registry.Registry, what, dir, logDir string) (control.Gear, error) {
 	g, err := openGear(what, dir, logDir, false)
 	if errors.Is(err, errMissing) {
 		return g, &noGear{fmt.Sprintf("no gear in %s (no such directory); %s", dir, elsewhere(reg))}
 	}
 	return withLogs(reg, g, logDir), err
+}
+
+// registeredAs is the name of the live gear whose state directory is dir,
+// "" when none runs there.
+func registeredAs(reg registry.Registry, dir string) string {
+	all, _ := reg.List()
+	for _, f := range all {
+		if f.Err == nil && !f.Gone && f.Dir == dir {
+			return f.Name
+		}
+	}
+	return ""
 }
 
 // withLogs gives g the log directory its gear registered, unless --log-dir
