@@ -73,14 +73,15 @@ func stateDir(c *cli.Context) string {
 }
 
 // appDir is the application's directory, absolute: --chdir, or for a verb
-// without the flag its variables, else the current directory.
+// without the flag its variables (the settings table's), else the current
+// directory.
 func appDir(c *cli.Context) string {
 	dir := c.String("chdir")
 	for _, s := range settingsTable() {
-		if f, ok := s.flag.(*cli.StringFlag); ok && f.Name == "chdir" {
+		if f, ok := s.flag.(*cli.StringFlag); ok && f.Name == "chdir" && dir == "" {
 			for _, v := range f.EnvVars {
-				if dir == "" {
-					dir = os.Getenv(v)
+				if dir = os.Getenv(v); dir != "" {
+					break
 				}
 			}
 		}
