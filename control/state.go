@@ -36,7 +36,9 @@ func (s State) Settled() bool {
 
 // Status is a snapshot of a gear, safe to copy.
 type Status struct {
-	State         State     `json:"state"`
+	State State `json:"state"`
+	// Since is when the gear entered State.
+	Since         time.Time `json:"since,omitzero"`
 	Server        string    `json:"server"`
 	PID           int       `json:"pid,omitempty"`
 	SupervisorPID int       `json:"supervisor_pid"`

@@ -210,6 +210,9 @@ func (s *Supervisor) to(st State, detail string) {
 	}
 	s.m.state = st
 	s.mu.Lock()
+	if s.status.State != st || s.status.Since.IsZero() {
+		s.status.Since = time.Now()
+	}
 	s.status.State = st
 	s.status.Detail = detail
 	s.status.Server = s.spec.Name

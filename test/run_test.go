@@ -189,7 +189,7 @@ func testReload(t *testing.T, s server) {
 	}
 	writeFile(t, filepath.Join(app, "wsgi.py"), code)
 	g.signal(syscall.SIGHUP)
-	g.stderr.expect(t, fmt.Sprintf(`^gearctl: reloading %s pid %d$`, regexp.QuoteMeta(s.name), pid))
+	g.stderr.expect(t, fmt.Sprintf(logRE+`reloading %s pid %d$`, regexp.QuoteMeta(s.name), pid))
 	g.stderr.expect(t, readyRE)
 
 	if n := g.stderr.count(listeningRE); n != 1 {

@@ -114,7 +114,9 @@ func (v controlVerbs) Resolve() (control.Spec, server.Settings, error) { return 
 
 func (v controlVerbs) Inspect() (control.Report, gear.Health, error) { return inspect(v.ctx, v.g) }
 
-func (v controlVerbs) PrintStatus(w io.Writer, rep control.Report) { printStatus(w, rep) }
+func (v controlVerbs) PrintStatus(w io.Writer, rep control.Report) {
+	printStatus(w, v.g, rep, statusLines)
+}
 
 func (v controlVerbs) Start() error {
 	spec, set, err := v.resolve(nil)

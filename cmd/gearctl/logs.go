@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gearctl/gearctl/gear"
@@ -24,7 +25,12 @@ func logsCommand() *cli.Command {
 				return usageErrorf("--lines %d: out of range; accepted: 0 or more", c.Int("lines"))
 			}
 			lines, err := gear.Logs(g, c.Int("lines"))
-			if err != nil {
+			switch {
+			case errors.Is(err, gear.ErrNoLog) && c.Bool("follow"):
+				fmt.Fprintf(errWriter, "gearctl: %v; waiting for it\n", err)
+			case errors.Is(err, gear.ErrNoLog):
+				return exitWith(1, "%v: the gear has not run with this log directory (--dir, --log-dir)", err)
+			case err != nil:
 				return exitWith(1, "%v", err)
 			}
 			for _, l := range lines {

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/gearctl/gearctl/cartridge"
@@ -18,7 +21,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "supervise the server in the foreground (container ENTRYPOINT, PID 1, systemd Type=notify)",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags: append(append(appFlags(), balancerFlags()...),
+		Flags: append(append(appFlags(), balancerFlags()...), logFormatFlag(),
 			boolFlag(cli.GenericFlag{Name: "log-to-terminal", Usage: "server output to this terminal; off: to server.log in the log directory, rotated"}, true),
 			&cli.StringFlag{Name: "log-max-size", Value: "10M", EnvVars: []string{"GEARCTL_LOG_MAX_SIZE"},
 				Usage: "rotate server.log at this size (K, M, G suffixes)"},
@@ -62,7 +65,7 @@ func runAction(c *cli.Context) error {
 	if !c.Bool("log-to-terminal") {
 		logw = out
 	}
-	log := newLogger(logw)
+	log := newLogger(logw, c.String("log-format"))
 	log.Info(spec.App)
 	lock, err := g.Lock()
 	if errors.Is(err, control.ErrAlreadyRunning) {
@@ -110,13 +113,52 @@ func runAction(c *cli.Context) error {
 		opt.Handover = f.Handover
 		api.Balancer = f.Report
 	}
+	var last lastStatus
+	opt.OnChange = last.keep(opt.OnChange)
+	began := time.Now()
 	err = g.Run(lock, spec, opt, api)
-	if err != nil && !c.Bool("log-to-terminal") {
+	switch {
+	case err == nil:
+		last.logStopped(log, time.Since(began))
+	case !c.Bool("log-to-terminal"):
 		// A background supervisor's last word belongs in the log that
 		// `gearctl logs` shows, not only in supervisor.out.
 		log.Error(err.Error())
 	}
 	return failure(err)
+}
+
+// lastStatus keeps the latest status a supervisor published, for the line
+// run ends with.
+type lastStatus struct {
+	mu sync.Mutex
+	st control.Status
+}
+
+// keep is an OnChange that remembers each status, then calls next.
+func (l *lastStatus) keep(next func(control.Status)) func(control.Status) {
+	return func(st control.Status) {
+		l.mu.Lock()
+		l.st = st
+		l.mu.Unlock()
+		if next != nil {
+			next(st)
+		}
+	}
+}
+
+// logStopped is run's last line after a stop: what stopped, how, and how
+// long the gear ran.
+func (l *lastStatus) logStopped(log *slog.Logger, ran time.Duration) {
+	l.mu.Lock()
+	st := l.st
+	l.mu.Unlock()
+	ranFor := ran.Round(time.Second).String()
+	if e := st.LastExit; e != nil {
+		log.Info("stopped: {server} pid {pid} {exit}; the gear ran {ran}", "server", st.Server, "pid", e.PID, "exit", e.String(), "ran", ranFor)
+		return
+	}
+	log.Info("stopped; the gear ran {ran}", "ran", ranFor)
 }
 
 // output is where server lines go: the terminal, or the rotated log.

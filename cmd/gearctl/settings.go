@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gearctl/gearctl/internal/environ"
 	"github.com/gearctl/gearctl/server"
 
 	"github.com/urfave/cli/v2"
@@ -19,6 +23,8 @@ type setting struct {
 	// keep copies the field from the running gear's settings, for a
 	// restart that does not give it again.
 	keep func(dst, src *server.Settings)
+	// value is the field's value.
+	value func(s *server.Settings) any
 }
 
 // field makes the setting of flag, whose value get reads, stored in the
@@ -26,10 +32,24 @@ type setting struct {
 func field[T any](flag cli.Flag, get func(*cli.Context, string) T, at func(*server.Settings) *T) setting {
 	name := flag.Names()[0]
 	return setting{
-		flag: flag,
-		read: func(c *cli.Context, s *server.Settings) { *at(s) = get(c, name) },
-		keep: func(dst, src *server.Settings) { *at(dst) = *at(src) },
+		flag:  flag,
+		read:  func(c *cli.Context, s *server.Settings) { *at(s) = get(c, name) },
+		keep:  func(dst, src *server.Settings) { *at(dst) = *at(src) },
+		value: func(s *server.Settings) any { return *at(s) },
 	}
+}
+
+// reportValue is v as status --json has it.
+func reportValue(v any) any {
+	switch x := v.(type) {
+	case time.Duration:
+		return x.Seconds()
+	case []string:
+		if x == nil {
+			return []string{}
+		}
+	}
+	return v
 }
 
 var (
@@ -128,4 +148,67 @@ func settings(c *cli.Context, dir string, extra []string, base *server.Settings)
 		s.ExtraArgs = base.ExtraArgs
 	}
 	return s
+}
+
+// settingsReport is s as status --json shows it: each setting by its
+// flag's name in snake case, and the --env variables by name only, since
+// their values may be secrets.
+func settingsReport(s server.Settings) map[string]any {
+	m := map[string]any{"dir": s.Dir, "extra_args": reportValue(s.ExtraArgs)}
+	for _, f := range settingsTable() {
+		m[jsonName(f.flag)] = reportValue(f.value(&s))
+	}
+	m["env"] = environ.Names(s.Vars)
+	return m
+}
+
+// jsonName is a flag's name as a JSON field: --start-timeout is
+// start_timeout.
+func jsonName(f cli.Flag) string { return strings.ReplaceAll(f.Names()[0], "-", "_") }
+
+// givenSettings are the flag names of the settings c's command line or
+// environment gives.
+func givenSettings(c *cli.Context) []string {
+	var given []string
+	for _, f := range settingsTable() {
+		if name := f.flag.Names()[0]; c.IsSet(name) {
+			given = append(given, name)
+		}
+	}
+	return given
+}
+
+// differing are the given settings whose value in asked is not the one
+// running has, as "--flag ASKED (running: VALUE)", and as restart's flags
+// that would apply them (--env's values left out: they may be secrets).
+func differing(given []string, asked, running server.Settings) (said, flags []string) {
+	for _, f := range settingsTable() {
+		name := f.flag.Names()[0]
+		av, rv := f.value(&asked), f.value(&running)
+		if !slices.Contains(given, name) || reflect.DeepEqual(av, rv) {
+			continue
+		}
+		if name == "env" {
+			said = append(said, "--env (other values)")
+			flags = append(flags, "--env ...")
+			continue
+		}
+		said = append(said, fmt.Sprintf("--%s %s (running: %s)", name, flagText(av), flagText(rv)))
+		if list, ok := av.([]string); ok {
+			for _, x := range list {
+				flags = append(flags, "--"+name, x)
+			}
+		} else {
+			flags = append(flags, fmt.Sprintf("--%s=%s", name, flagText(av)))
+		}
+	}
+	return said, flags
+}
+
+// flagText is a setting's value as it is written on a command line.
+func flagText(v any) string {
+	if list, ok := v.([]string); ok {
+		return strings.Join(list, ",")
+	}
+	return fmt.Sprint(v)
 }

@@ -74,3 +74,23 @@ func TestSettingsKeepBase(t *testing.T) {
 		t.Errorf("defaults %+v; want auto, port 8080, 2 workers, 30s stop timeout", defaults)
 	}
 }
+
+// A start on a running gear names the settings it gave that differ, and
+// the restart that applies them; --env's values are never shown.
+func TestDiffering(t *testing.T) {
+	running := server.Settings{Server: "gunicorn", Workers: 2, Port: 8080, StartTimeout: time.Minute, Vars: []string{"K=old"}}
+	asked := running
+	asked.Server, asked.Workers, asked.Vars = "uwsgi", 8, []string{"K=s3cret"}
+	said, flags := differing([]string{"server", "workers", "port", "env"}, asked, running)
+	wantSaid := []string{"--server uwsgi (running: gunicorn)", "--workers 8 (running: 2)", "--env (other values)"}
+	wantFlags := []string{"--server=uwsgi", "--workers=8", "--env ..."}
+	if !reflect.DeepEqual(said, wantSaid) || !reflect.DeepEqual(flags, wantFlags) {
+		t.Errorf("differing = %q, %q; want %q, %q", said, flags, wantSaid, wantFlags)
+	}
+	if said, _ := differing([]string{"port"}, asked, running); len(said) != 0 {
+		t.Errorf("differing on an unchanged, given --port = %q; want nothing", said)
+	}
+	if said, _ := differing(nil, asked, running); len(said) != 0 {
+		t.Errorf("differing with nothing given = %q; want nothing: defaults are not asked for", said)
+	}
+}
