@@ -66,7 +66,8 @@ func controlCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown control action %q; accepted: %s", c.Args().First(), accepted)
+				action := c.Args().First()
+				return usageErrorf("unknown control action %q%s; accepted: %s", action, didYouMean(action, names), accepted)
 			}
 			return usageErrorf("control needs an action; accepted: %s", accepted)
 		},

@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, c.App.Version) }
 	os.Args = controlArgs(os.Args)
 	os.Exit(exitStatus(newApp().Run(os.Args)))
 }
@@ -51,9 +52,11 @@ func exitStatus(err error) int {
 
 func newApp() *cli.App {
 	app := &cli.App{
-		Name:            "gearctl",
-		Usage:           "run a Python web application's WSGI server, and stay its parent",
-		HideHelpCommand: true,
+		Name:    "gearctl",
+		Usage:   "run a Python web application's WSGI server, and stay its parent",
+		Version: versionLine(),
+		// Completion scripts ask the binary what may come next.
+		EnableBashCompletion: true,
 		// --env values hold commas (ALLOWED_HOSTS=a,b): one flag, one value.
 		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
@@ -79,11 +82,14 @@ func newApp() *cli.App {
 			tidyCommand(),
 			controlCommand(),
 			shellCommand(),
+			completionCommand(),
+			manCommand(),
 			versionCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown verb %q; accepted: %s", c.Args().First(), verbs(c.App))
+				verb := c.Args().First()
+				return usageErrorf("unknown verb %q%s; accepted: %s", verb, didYouMean(verb, commandNames(c.App.Commands)), verbs(c.App))
 			}
 			cli.ShowAppHelp(c)
 			return &exitError{code: 2}
@@ -122,7 +128,12 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 		return usageErrorf("%v", bad) // a value on the command line
 	}
 	if name, ok := strings.CutPrefix(err.Error(), undefinedFlag); ok {
-		return usageErrorf("--%s: unknown flag (see '%s' for the accepted ones)", strings.TrimLeft(name, "-"), where)
+		name = "--" + strings.TrimLeft(name, "-")
+		flags := c.App.Flags
+		if c.Command != nil {
+			flags = append(flags, c.Command.Flags...)
+		}
+		return usageErrorf("%s: unknown flag%s (see '%s' for the accepted ones)", name, didYouMean(name, flagNames(flags)), where)
 	}
 	return usageErrorf("%v (see '%s')", err, where)
 }
@@ -142,12 +153,11 @@ func refused(c *cli.Context) *badValue {
 }
 
 func verbs(app *cli.App) string {
-	s := ""
-	for i, c := range app.Commands {
-		if i > 0 {
-			s += ", "
+	var names []string
+	for _, c := range app.Commands {
+		if !c.Hidden {
+			names = append(names, c.Name)
 		}
-		s += c.Name
 	}
-	return s
+	return strings.Join(names, ", ")
 }
