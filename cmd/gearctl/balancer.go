@@ -19,7 +19,8 @@ func balancerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "haproxy", EnvVars: []string{"GEARCTL_HAPROXY"},
 			Usage: "haproxy runtime API, unix:PATH or HOST:PORT: register the gear as a dynamic server"},
-		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"}},
+		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"},
+			Usage: "the haproxy backend the gear registers in (express: the OpenShift haproxy cartridge's)"},
 		&cli.StringFlag{Name: "haproxy-server", EnvVars: []string{"GEARCTL_HAPROXY_SERVER", "OPENSHIFT_GEAR_NAME"},
 			Usage: "the gear's server name in the backend (default: HOSTNAME-PORT)"},
 		intFlag(cli.GenericFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},

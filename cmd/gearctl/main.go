@@ -100,6 +100,9 @@ func newApp() *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
+		if cmd.Description == "" {
+			cmd.Description = examples[cmd.Name]
+		}
 	}
 	return app
 }
