@@ -18,13 +18,13 @@ import (
 func balancerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "haproxy", EnvVars: []string{"GEARCTL_HAPROXY"},
-			Usage: "haproxy runtime API, unix:PATH or HOST:PORT: register the gear as a dynamic server"},
+			Usage: "register the gear as a dynamic server through haproxy's runtime API, unix:PATH or HOST:PORT, such as unix:/run/haproxy/admin.sock"},
 		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"},
 			Usage: "the haproxy backend the gear registers in (express: the OpenShift haproxy cartridge's)"},
 		&cli.StringFlag{Name: "haproxy-server", EnvVars: []string{"GEARCTL_HAPROXY_SERVER", "OPENSHIFT_GEAR_NAME"},
-			Usage: "the gear's server name in the backend (default: HOSTNAME-PORT)"},
+			Usage: "the gear's server name in the backend", DefaultText: "HOSTNAME-PORT"},
 		intFlag(cli.GenericFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},
-			Usage: "answer haproxy's agent-check on this port of --host"}, 0, acceptedPort),
+			Usage: "answer haproxy's agent-check on this port of --host, such as 8081", DefaultText: "off"}, 0, acceptedPort),
 	}
 }
 
