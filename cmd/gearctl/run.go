@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/metrics"
 	"github.com/urfave/cli/v2"
 )
 
@@ -52,6 +54,14 @@ func runAction(c *cli.Context) error {
 	if err := checkServerFile(g); err != nil {
 		return err
 	}
+	// Bound before anything starts: a taken address is bad input.
+	ml, err := listenMetrics(c, g)
+	if err != nil {
+		return err
+	}
+	if ml != nil {
+		defer ml.Close()
+	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err
@@ -83,7 +93,8 @@ func runAction(c *cli.Context) error {
 			return err
 		}
 	}
-	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
+	opt := control.Options{Logger: log, Output: out}
+	changes := []func(control.Status){notifier(log)}
 	if files := activation.Files(true); len(files) > 0 {
 		opt.Listener = files[0]
 	}
@@ -99,17 +110,19 @@ func runAction(c *cli.Context) error {
 				log.Warn(err.Error())
 			}
 		}()
-		notify := opt.OnChange
-		opt.OnChange = func(st control.Status) {
-			if notify != nil {
-				notify(st)
-			}
-			f.OnChange(st)
-		}
+		changes = append(changes, f.OnChange)
 		opt.BeforeStop = f.BeforeStop
 		opt.Handover = f.Handover
 		api.Balancer = f.Report
 	}
+	if ml != nil {
+		m := metrics.New(metrics.Config{Log: logFile(out), Balancer: api.Balancer})
+		changes = append(changes, m.OnChange)
+		opt.Observer = m
+		stop := m.Serve(ml)
+		defer stop()
+	}
+	opt.OnChange = onChanges(changes)
 	err = g.Run(lock, spec, opt, api)
 	if err != nil && !c.Bool("log-to-terminal") {
 		// A background supervisor's last word belongs in the log that
@@ -140,11 +153,27 @@ func output(c *cli.Context, g control.Gear) (io.Writer, func(), error) {
 
 // rotator rotates the log for tidy; a terminal has nothing to rotate.
 func rotator(out io.Writer) func() error {
-	l, ok := out.(*control.LogFile)
-	if !ok {
+	l := logFile(out)
+	if l == nil {
 		return nil
 	}
 	return l.Rotate
+}
+
+// logFile is the rotated log that out is; nil for a terminal.
+func logFile(out io.Writer) *control.LogFile {
+	l, _ := out.(*control.LogFile)
+	return l
+}
+
+// onChanges hears a status change with each of fs that is set, in order.
+func onChanges(fs []func(control.Status)) func(control.Status) {
+	fs = slices.DeleteFunc(fs, func(f func(control.Status)) bool { return f == nil })
+	return func(st control.Status) {
+		for _, f := range fs {
+			f(st)
+		}
+	}
 }
 
 // failure is the exit for a supervisor that could not keep the server
