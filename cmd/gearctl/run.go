@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/metrics"
 	"github.com/urfave/cli/v2"
 )
 
@@ -55,6 +57,14 @@ func runAction(c *cli.Context) error {
 	if err := checkServerFile(g); err != nil {
 		return err
 	}
+	// Bound before anything starts: a taken address is bad input.
+	ml, err := listenMetrics(c, g)
+	if err != nil {
+		return err
+	}
+	if ml != nil {
+		defer ml.Close()
+	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err
@@ -86,7 +96,8 @@ func runAction(c *cli.Context) error {
 			return err
 		}
 	}
-	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
+	opt := control.Options{Logger: log, Output: out}
+	changes := []func(control.Status){notifier(log)}
 	if files := activation.Files(true); len(files) > 0 {
 		opt.Listener = files[0]
 	}
@@ -102,19 +113,21 @@ func runAction(c *cli.Context) error {
 				log.Warn(err.Error())
 			}
 		}()
-		notify := opt.OnChange
-		opt.OnChange = func(st control.Status) {
-			if notify != nil {
-				notify(st)
-			}
-			f.OnChange(st)
-		}
+		changes = append(changes, f.OnChange)
 		opt.BeforeStop = f.BeforeStop
 		opt.Handover = f.Handover
 		api.Balancer = f.Report
 	}
 	var last lastStatus
-	opt.OnChange = last.keep(opt.OnChange)
+	changes = append(changes, last.remember)
+	if ml != nil {
+		m := metrics.New(metrics.Config{Log: logFile(out), Balancer: api.Balancer})
+		changes = append(changes, m.OnChange)
+		opt.Observer = m
+		stop := m.Serve(ml)
+		defer stop()
+	}
+	opt.OnChange = onChanges(changes)
 	began := time.Now()
 	err = g.Run(lock, spec, opt, api)
 	switch {
@@ -135,16 +148,11 @@ type lastStatus struct {
 	st control.Status
 }
 
-// keep is an OnChange that remembers each status, then calls next.
-func (l *lastStatus) keep(next func(control.Status)) func(control.Status) {
-	return func(st control.Status) {
-		l.mu.Lock()
-		l.st = st
-		l.mu.Unlock()
-		if next != nil {
-			next(st)
-		}
-	}
+// remember is an OnChange that keeps each status.
+func (l *lastStatus) remember(st control.Status) {
+	l.mu.Lock()
+	l.st = st
+	l.mu.Unlock()
 }
 
 // logStopped is run's last line after a stop: what stopped, how, and how
@@ -182,11 +190,27 @@ func output(c *cli.Context, g control.Gear) (io.Writer, func(), error) {
 
 // rotator rotates the log for tidy; a terminal has nothing to rotate.
 func rotator(out io.Writer) func() error {
-	l, ok := out.(*control.LogFile)
-	if !ok {
+	l := logFile(out)
+	if l == nil {
 		return nil
 	}
 	return l.Rotate
+}
+
+// logFile is the rotated log that out is; nil for a terminal.
+func logFile(out io.Writer) *control.LogFile {
+	l, _ := out.(*control.LogFile)
+	return l
+}
+
+// onChanges hears a status change with each of fs that is set, in order.
+func onChanges(fs []func(control.Status)) func(control.Status) {
+	fs = slices.DeleteFunc(fs, func(f func(control.Status)) bool { return f == nil })
+	return func(st control.Status) {
+		for _, f := range fs {
+			f(st)
+		}
+	}
 }
 
 // failure is the exit for a supervisor that could not keep the server

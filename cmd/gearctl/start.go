@@ -32,6 +32,9 @@ func startCommand() *cli.Command {
 			if err := checkBalancer(c, spec.Host); err != nil {
 				return err
 			}
+			if err := checkMetrics(c, g); err != nil {
+				return err
+			}
 			return launch(cl, spec, set)
 		},
 	}
