@@ -102,6 +102,9 @@ func printStatus(w io.Writer, rep control.Report) {
 	if rep.Interpreter != "" {
 		fmt.Fprintln(w, "  interpreter: "+rep.Interpreter)
 	}
+	if rep.User != "" {
+		fmt.Fprintln(w, "  user: "+rep.User)
+	}
 	if rep.Detail != "" {
 		fmt.Fprintln(w, "  "+rep.Detail)
 	}
