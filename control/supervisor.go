@@ -113,6 +113,7 @@ func New(spec Spec, opt Options) *Supervisor {
 			Settings:      spec.Settings,
 			Interpreter:   spec.Interpreter,
 			App:           spec.App,
+			User:          spec.User,
 		},
 	}
 }
@@ -222,7 +223,7 @@ func (s *Supervisor) to(st State, detail string) {
 	s.status.Server = s.spec.Name
 	s.status.Listen = addr(s.spec.Host, s.spec.Port)
 	s.status.Settings = s.spec.Settings
-	s.status.Interpreter, s.status.App = s.spec.Interpreter, s.spec.App
+	s.status.Interpreter, s.status.App, s.status.User = s.spec.Interpreter, s.spec.App, s.spec.User
 	s.status.SharesSocket = s.spec.TakesFD
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}

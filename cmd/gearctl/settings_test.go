@@ -31,6 +31,7 @@ var everyFlag = []string{
 	"--workers", "7", "--threads", "3", "--python", "/venv", "--command", "true", "--ready-path", "/health",
 	"--ready-status", "200-399", "--static", "/s=static", "--env", "K=V", "--env-file", "e.env",
 	"--start-timeout", "7s", "--stop-timeout", "8s", "--probe-interval", "9s", "--probe-failures", "4",
+	"--user", "nobody", "--group", "nogroup",
 }
 
 // TestSettingsTable: every flag fills its own field of Settings, and
@@ -42,7 +43,7 @@ func TestSettingsTable(t *testing.T) {
 		Python: "/venv", Command: "true", ReadyPath: "/health", ReadyStatus: "200-399",
 		Static: []string{"/s=static"}, Vars: []string{"K=V"}, EnvFiles: []string{"e.env"},
 		StartTimeout: 7 * time.Second, StopTimeout: 8 * time.Second, ProbeInterval: 9 * time.Second, ProbeFailures: 4,
-		Dir: "/gear",
+		User: "nobody", Group: "nogroup", Dir: "/gear",
 	}
 	got.Env = nil
 	if !reflect.DeepEqual(got, want) {

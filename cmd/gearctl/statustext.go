@@ -42,6 +42,7 @@ func printStatus(w io.Writer, g control.Gear, rep control.Report, lines int) {
 	}
 	field("app", rep.App)
 	field("interpreter", rep.Interpreter)
+	field("user", rep.User)
 	field("haproxy", balancerText(rep.Balancer))
 	if rep.SupervisorPID != 0 {
 		field("restarts", fmt.Sprintf("%d (%d crashed, %d requested)", rep.Restarts, rep.Crashes, rep.Requested))
