@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -85,6 +86,10 @@ func TestLogsAndStatusText(t *testing.T) {
 	r.has(t, `gunicorn --bind fd://3 --bind fd://4 .* wsgi:application$`) // not cut
 	if r := b.do("status", "-n", "0").want(t, 0); strings.Contains(r.stdout, "lines of the log") {
 		t.Errorf("status -n 0 shows log lines:\n%s", r.stdout)
+	}
+	// The global flags also after the verb, as people type them.
+	if out, err := exec.Command(gearctlBin, "status", "-n", "0", "--dir", b.dir).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "ready ") {
+		t.Errorf("gearctl status --dir DIR: %v\n%s", err, out)
 	}
 	b.stop()
 }

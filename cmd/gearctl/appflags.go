@@ -20,7 +20,7 @@ import (
 // $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl, and is created 0700: it holds
 // the control socket and pidfiles, which only the owner may reach.
 func gearDir(c *cli.Context) (control.Gear, error) {
-	dir := c.String("dir")
+	dir := globalString(c, "dir")
 	if dir == "" {
 		dir = ".gearctl"
 		if d := os.Getenv("OPENSHIFT_PYTHON_DIR"); d != "" {
@@ -31,7 +31,7 @@ func gearDir(c *cli.Context) (control.Gear, error) {
 	if err != nil {
 		return control.Gear{}, usageErrorf("--dir %s: %v", dir, err)
 	}
-	g := control.Gear{Dir: dir, LogDir: c.String("log-dir"), Rebuild: rebuild}
+	g := control.Gear{Dir: dir, LogDir: globalString(c, "log-dir"), Rebuild: rebuild}
 	if err := g.Check(); err != nil {
 		return g, usageErrorf("--dir: %v", err)
 	}

@@ -59,18 +59,7 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		// --env values hold commas (ALLOWED_HOSTS=a,b): one flag, one value.
 		DisableSliceFlagSeparator: true,
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "dir",
-				EnvVars: []string{"GEARCTL_DIR"},
-				Usage:   "the gear's state directory (default: $OPENSHIFT_PYTHON_DIR/run, else ./.gearctl)",
-			},
-			&cli.StringFlag{
-				Name:    "log-dir",
-				EnvVars: []string{"GEARCTL_LOG_DIR", "OPENSHIFT_PYTHON_LOG_DIR"},
-				Usage:   "where server.log is written (default: DIR/logs)",
-			},
-		},
+		Flags: globalFlags(),
 		Commands: []*cli.Command{
 			runCommand(),
 			startCommand(),
@@ -98,6 +87,7 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
 	}
+	withGlobalFlags(app.Commands)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 		if cmd.Description == "" {
