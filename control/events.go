@@ -51,6 +51,14 @@ func (s *Supervisor) handle(ev event) error {
 		// still end up failed.
 		now := time.Now()
 		s.update(func(st *Status) { st.ReadyAt, st.ReadyCode = now, ev.code })
+		// Observed before the gear is published ready: whoever sees it
+		// ready sees it counted.
+		switch {
+		case state == Reloading:
+			s.readied(Reloading, now.Sub(s.m.seqStart))
+		case ev.inst.adopted == nil:
+			s.readied(Starting, now.Sub(ev.inst.started))
+		}
 		s.to(Ready, "")
 		s.log.Info("ready in {took}", "took", now.Sub(s.m.seqStart), "answer", ev.detail)
 		if state != Reloading {

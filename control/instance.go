@@ -76,7 +76,10 @@ func spawn(r *reaper, spec Spec, listener, out *os.File) (*instance, error) {
 		// supervisor do not reach it, a stop can address all its workers
 		// at once, and a daemon it double-forks stays findable by its
 		// session after this supervisor is gone.
-		Sys: &syscall.SysProcAttr{Setsid: true},
+		// With a Credential it runs as another user: the fds above
+		// survive the switch, and a stop still finds every process by
+		// group, session and tree, which root may signal.
+		Sys: &syscall.SysProcAttr{Setsid: true, Credential: spec.Credential},
 	}
 	p, exited, err := r.start(spec.Path, spec.Args, attr)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gearctl/gearctl/internal/relay"
@@ -24,6 +25,24 @@ type LogFile struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
+
+	// written and failed count for Stats without the lock, which a slow
+	// write may hold.
+	written, failed atomic.Uint64
+}
+
+// LogStats is what a LogFile has written since it was opened.
+type LogStats struct {
+	// Bytes is how much it wrote, across rotations.
+	Bytes uint64
+	// Errors counts the writes that failed (a full disk, a log directory
+	// that cannot be written): their lines are lost.
+	Errors uint64
+}
+
+// Stats returns what the log has written so far, for metrics.
+func (l *LogFile) Stats() LogStats {
+	return LogStats{Bytes: l.written.Load(), Errors: l.failed.Load()}
 }
 
 // OpenLogFile opens (appends to) path, creating its directory. A symlink
@@ -60,6 +79,15 @@ func (l *LogFile) open() error {
 func (l *LogFile) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	n, err := l.write(p)
+	l.written.Add(uint64(n))
+	if err != nil {
+		l.failed.Add(1)
+	}
+	return n, err
+}
+
+func (l *LogFile) write(p []byte) (int, error) {
 	if l.f != nil && l.unlinked() {
 		// Lines written now would go to a file nobody can read: the file or
 		// its directory was removed (rm -rf logs/). Start a new one.

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/gearctl/gearctl/internal/relay"
+	"golang.org/x/sys/unix"
 )
 
-// output is where the servers' lines go: one sink, written a whole line at a
-// time, so lines of overlapping instances never mix. Each instance writes
+// output is where the servers' lines go: one sink, written in runs of whole
+// lines, so lines of overlapping instances never mix. Each instance writes
 // into a stream of its own, which keeps its last lines for failure reports:
 // a new server's traceback, not the old one's access log.
 type output struct {
@@ -29,8 +30,8 @@ func newOutput(sink io.Writer) *output {
 	return &output{sink: sink}
 }
 
-// stream is one instance's stdout and stderr: a pipe read line by line
-// until every process that holds its write end has exited.
+// stream is one instance's stdout and stderr: a pipe read in runs of
+// whole lines until every process that holds its write end has exited.
 type stream struct {
 	o    *output
 	w    *os.File // the write end, for the spawn; closed after it
@@ -44,19 +45,27 @@ func (o *output) newStream() (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A larger pipe lets a chatty server write on while its last run is
+	// being written to the log; where the limit forbids it, the default
+	// 64 KiB does.
+	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	s := &stream{o: o, w: w, done: make(chan struct{})}
 	o.streams.Add(1)
 	go s.copyLines(r)
 	return s, nil
 }
 
+// pipeSize is what a server's output pipe holds: 1 MiB, the default
+// /proc/sys/fs/pipe-max-size.
+const pipeSize = 1 << 20
+
 func (s *stream) copyLines(r *os.File) {
 	defer s.o.streams.Done()
 	defer close(s.done)
 	defer r.Close()
-	relay.Lines(r, func(line []byte) {
-		s.o.line(line)
-		s.tail.Add(line)
+	relay.Chunks(r, func(lines []byte) {
+		s.o.lines(lines)
+		s.tail.Add(lines)
 	})
 }
 
@@ -91,12 +100,15 @@ func (o *output) watch(text string) <-chan struct{} {
 	return w.seen
 }
 
-// line writes one whole line to the sink in a single Write.
-func (o *output) line(b []byte) {
+// lines writes a run of whole lines to the sink in a single Write.
+func (o *output) lines(b []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	_, o.sinkErr = o.sink.Write(b)
 	o.tail.Add(b)
+	if len(o.watchers) == 0 {
+		return
+	}
 	o.watchers = slices.DeleteFunc(o.watchers, func(w watcher) bool {
 		if bytes.Contains(b, []byte(w.text)) {
 			close(w.seen)

@@ -25,6 +25,19 @@ const (
 	Success
 )
 
+// String names the result, as metrics label it.
+func (r Result) String() string {
+	switch r {
+	case Unreachable:
+		return "unreachable"
+	case Failure:
+		return "failure"
+	case Success:
+		return "success"
+	}
+	return fmt.Sprintf("Result(%d)", int(r))
+}
+
 // prober asks a server over HTTP whether the application answers. Each
 // probe uses a fresh connection: a kept-alive one could belong to an
 // instance that is going away.
@@ -33,6 +46,8 @@ type prober struct {
 	path   string
 	ready  StatusRange
 	client *http.Client
+	// observe, when set, hears each probe made (see Observer).
+	observe func(Result, time.Duration)
 }
 
 // newProber probes path at address (host:port); an unspecified host is
@@ -67,16 +82,26 @@ func Probe(ctx context.Context, address, path string, ready StatusRange) (Result
 // detail, not an error; err is only for a probe that could not be made at
 // all.
 func (p *prober) probe(ctx context.Context) (Result, int, string, error) {
+	sent := time.Now()
 	code, err := p.get(ctx)
+	res, detail, err := p.judge(code, err)
+	if p.observe != nil && err == nil {
+		p.observe(res, time.Since(sent))
+	}
+	return res, code, detail, err
+}
+
+// judge tells what a probe's answer, code or err, means.
+func (p *prober) judge(code int, err error) (Result, string, error) {
 	switch {
 	case err != nil && !isConnError(err):
-		return Unreachable, 0, "", err
+		return Unreachable, "", err
 	case err != nil:
-		return Unreachable, 0, err.Error(), nil
+		return Unreachable, err.Error(), nil
 	case !p.ready.Has(code):
-		return Failure, code, fmt.Sprintf("GET %s: %d %s (ready means %s)", p.path, code, http.StatusText(code), p.ready), nil
+		return Failure, fmt.Sprintf("GET %s: %d %s (ready means %s)", p.path, code, http.StatusText(code), p.ready), nil
 	}
-	return Success, code, fmt.Sprintf("%d %s", code, http.StatusText(code)), nil
+	return Success, fmt.Sprintf("%d %s", code, http.StatusText(code)), nil
 }
 
 func (p *prober) get(ctx context.Context) (int, error) {
@@ -159,6 +184,7 @@ func (s *Supervisor) watchLive(in *instance, spec Spec) {
 		return
 	}
 	p := newProber(in.probeAddr, spec.ReadyPath, spec.ReadyStatus)
+	p.observe = s.probed(Liveness)
 	go func() {
 		tick := time.NewTicker(spec.ProbeInterval)
 		defer tick.Stop()

@@ -17,6 +17,10 @@ type ProcessInfo struct {
 	RSS     uint64  `json:"rss"`
 	CPU     float64 `json:"cpu"` // percent of one core since the process started
 	Command string  `json:"command"`
+
+	// CPUSeconds is the user and system CPU time it used, for metrics;
+	// status shows CPU.
+	CPUSeconds float64 `json:"-"`
 }
 
 // Processes lists the supervisor and every process below it, plus extra
@@ -43,6 +47,9 @@ func Processes(supervisor int, roots ...int) []ProcessInfo {
 			info.RSS = m.RSS
 		}
 		info.CPU, _ = p.CPUPercent()
+		if t, err := p.Times(); err == nil {
+			info.CPUSeconds = t.User + t.System
+		}
 		info.Command, _ = p.Cmdline()
 		out = append(out, info)
 	}

@@ -11,6 +11,8 @@ type restartOp struct {
 	spec  Spec
 	cand  *instance
 	reply chan error
+	// begun is when the restart was asked for.
+	begun time.Time
 	// fallback is the spec to start again when the candidate fails and no
 	// instance is left serving (a restart that had to stop the old one).
 	fallback *Spec
@@ -27,7 +29,7 @@ func (s *Supervisor) beginRestart(req request) error {
 		return nil
 	}
 	spec := req.spec
-	op := &restartOp{spec: spec, reply: req.reply}
+	op := &restartOp{spec: spec, reply: req.reply, begun: time.Now()}
 	serving := s.m.cur != nil && state == Ready
 	overlap, handover := s.handover(serving, spec)
 	s.to(Restarting, "")
@@ -110,6 +112,7 @@ func (s *Supervisor) handleCandidate(ev event) error {
 			st.Restarts++
 			st.Requested++
 		})
+		s.readied(Restarting, now.Sub(op.begun))
 		s.to(Ready, "")
 		s.log.Info("{server} pid {pid} ready in {took}", "server", op.spec.Name, "pid", cand.pid, "took", now.Sub(cand.started), "answer", ev.detail)
 		s.watchLive(cand, op.spec)

@@ -22,6 +22,14 @@ type Spec struct {
 	// Env is the complete environment; Dir the working directory.
 	Env []string
 	Dir string
+	// Credential, when set, is the uid, gid and groups the server is
+	// exec'ed with: it runs as another user than the supervisor, which
+	// stays root to hold the sockets, write the logs and reap.
+	Credential *syscall.Credential `json:",omitempty"`
+	// User is who the application runs as, USER:GROUP, for status: the
+	// Credential's, or the account the server switches to itself (Apache
+	// run as root). "" for the supervisor's own user.
+	User string `json:",omitempty"`
 
 	Signals Signals
 
@@ -78,6 +86,9 @@ type Spec struct {
 	// WSGI script for a module:callable).
 	SharedFiles map[string]string
 	SharedGroup int
+	// SharedDirs are made, or set, root:SharedGroup mode 0750 before each
+	// spawn: where a server that runs as another user lists SharedFiles.
+	SharedDirs []string `json:",omitempty"`
 	// Dirs are made, or set to their mode, before each spawn: path ->
 	// mode. Searchable are directories that others must be able to
 	// enter (o+x is added): what a server that drops privileges must
@@ -163,11 +174,12 @@ func (s Spec) Prepare() error {
 		}
 	}
 	for dir, mode := range s.Dirs {
-		if err := os.MkdirAll(dir, mode); err != nil {
+		if err := makeDir(dir, mode, -1); err != nil {
 			return err
 		}
-		// MkdirAll obeys the umask.
-		if err := os.Chmod(dir, mode); err != nil {
+	}
+	for _, dir := range s.SharedDirs {
+		if err := makeDir(dir, 0o750, s.SharedGroup); err != nil {
 			return err
 		}
 	}
@@ -182,4 +194,19 @@ func (s Spec) Prepare() error {
 		}
 	}
 	return nil
+}
+
+// makeDir makes dir with mode, or sets the mode of the one there (MkdirAll
+// obeys the umask and leaves an existing directory as it is), and its
+// group unless gid is -1.
+func makeDir(dir string, mode os.FileMode, gid int) error {
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	if gid >= 0 {
+		if err := os.Chown(dir, -1, gid); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(dir, mode)
 }

@@ -137,7 +137,9 @@ func (s *Supervisor) watchReady(in *instance, spec Spec, deadline time.Time, bef
 		if before != nil {
 			waited = before(ctx)
 		}
-		code, detail, err := newProber(in.probeAddr, spec.ReadyPath, spec.ReadyStatus).waitReady(ctx)
+		p := newProber(in.probeAddr, spec.ReadyPath, spec.ReadyStatus)
+		p.observe = s.probed(Readiness)
+		code, detail, err := p.waitReady(ctx)
 		switch {
 		case detail != "":
 		case waited != "":

@@ -36,7 +36,9 @@ func (s State) Settled() bool {
 
 // Status is a snapshot of a gear, safe to copy.
 type Status struct {
-	State         State     `json:"state"`
+	State State `json:"state"`
+	// Since is when the gear entered State.
+	Since         time.Time `json:"since,omitzero"`
 	Server        string    `json:"server"`
 	PID           int       `json:"pid,omitempty"`
 	SupervisorPID int       `json:"supervisor_pid"`
@@ -56,6 +58,9 @@ type Status struct {
 	// Interpreter and App are the current spec's (see Spec).
 	Interpreter string `json:"interpreter,omitempty"`
 	App         string `json:"app,omitempty"`
+	// User is who the application runs as, USER:GROUP, when not the
+	// supervisor's own user (Spec.User).
+	User string `json:"user,omitempty"`
 	// SharesSocket: the current server serves on the supervisor's
 	// listening socket (Spec.TakesFD), so that a restart can run the new
 	// instance beside it on the same socket.

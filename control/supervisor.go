@@ -20,6 +20,10 @@ type Options struct {
 	// OnChange is called with every new status, in order, from the
 	// supervisor's own goroutine: keep it short.
 	OnChange func(Status)
+	// Observer, when set, hears each probe and how long each start,
+	// restart and reload took to get the server ready: what metrics need
+	// beyond the statuses OnChange gets.
+	Observer Observer
 	// Listener, when set, is a listening socket inherited from systemd; it
 	// is handed to servers that take one instead of opening a new one.
 	Listener *os.File
@@ -109,6 +113,7 @@ func New(spec Spec, opt Options) *Supervisor {
 			Settings:      spec.Settings,
 			Interpreter:   spec.Interpreter,
 			App:           spec.App,
+			User:          spec.User,
 		},
 	}
 }
@@ -210,12 +215,15 @@ func (s *Supervisor) to(st State, detail string) {
 	}
 	s.m.state = st
 	s.mu.Lock()
+	if s.status.State != st || s.status.Since.IsZero() {
+		s.status.Since = time.Now()
+	}
 	s.status.State = st
 	s.status.Detail = detail
 	s.status.Server = s.spec.Name
 	s.status.Listen = addr(s.spec.Host, s.spec.Port)
 	s.status.Settings = s.spec.Settings
-	s.status.Interpreter, s.status.App = s.spec.Interpreter, s.spec.App
+	s.status.Interpreter, s.status.App, s.status.User = s.spec.Interpreter, s.spec.App, s.spec.User
 	s.status.SharesSocket = s.spec.TakesFD
 	s.status.PID = 0
 	s.status.StartedAt = time.Time{}
@@ -227,12 +235,17 @@ func (s *Supervisor) to(st State, detail string) {
 		s.status.ReadyAt, s.status.ReadyCode = time.Time{}, 0
 	}
 	snap := s.status
-	close(s.changed)
-	s.changed = make(chan struct{})
 	s.mu.Unlock()
+	// The hooks hear of the change before the watchers wake: a client
+	// that waited for the gear to get ready finds systemd, the balancer
+	// and the metrics told.
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(snap)
 	}
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
 }
 
 // emit hands an event to Run, or drops it once Run has returned.

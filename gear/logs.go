@@ -3,15 +3,27 @@ package gear
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
 	"github.com/gearctl/gearctl/control"
 )
 
-// Logs are the last n lines of the gear's server log.
+// ErrNoLog: the gear has no server log yet (nor a rotated one): it has not
+// run with this log directory.
+var ErrNoLog = errors.New("no log yet")
+
+// Logs are the last n lines of the gear's server log, ErrNoLog when there
+// is none.
 func Logs(g control.Gear, n int) ([]string, error) {
+	files := control.LogFiles(g.ServerLog())
+	if _, err := os.Stat(files[0]); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrNoLog, g.ServerLog())
+	}
 	return control.TailLines(g.ServerLog(), n)
 }
 

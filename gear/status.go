@@ -54,7 +54,7 @@ func Status(ctx context.Context, g control.Gear) (control.Report, Health, error)
 	}
 	rep.State = control.Unsupervised
 	rep.Server, rep.PID, rep.StartedAt, rep.Listen = spec.Name, p.PID(), p.Record().Started(), fmt.Sprintf("%s:%d", spec.Host, spec.Port)
-	rep.App, rep.Interpreter = spec.App, spec.Interpreter
+	rep.App, rep.Interpreter, rep.User = spec.App, spec.Interpreter, spec.User
 	rep.Detail = "its supervisor died; 'gearctl start' adopts it, 'gearctl stop' stops it"
 	rep.Processes = control.Processes(p.PID())
 	return rep, NotReady, nil

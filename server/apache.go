@@ -6,9 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,24 +155,21 @@ func buildApache(c Config, s *control.Spec) error {
 		shim = map[string]string{d.Script: shimSource(c.App)}
 	}
 
-	acct, err := runAccount(c)
-	if err != nil {
-		return err
-	}
-	if acct != nil {
-		d.User, d.Group = acct.user, acct.group
-		if err := acct.prepare(c, root, s); err != nil {
+	if a := c.User; a != nil {
+		d.User, d.Group = a.User, a.Group
+		if err := a.prepare(c, root, s); err != nil {
 			return err
 		}
-		// prepare checks the virtualenv; an installation's prefix as the
-		// home must be readable too, or every request fails on import.
+		// An installation's prefix as the home must be readable too (the
+		// virtualenv was checked with the application), or every request
+		// fails on import.
 		if py.home != c.Venv {
-			if err := acct.check(py.home, 5); err != nil {
-				return fmt.Errorf("%w; choose an interpreter %s can read", err, acct.user)
+			if err := a.check(py.home, 5); err != nil {
+				return fmt.Errorf("%w; choose an interpreter %s can read", err, a.User)
 			}
 		}
 		// Not Files, which are private to root: the account reads it.
-		s.SharedFiles, s.SharedGroup = shim, acct.gids[0]
+		s.SharedFiles, s.SharedGroup = shim, a.GIDs[0]
 	} else {
 		for p, content := range shim {
 			s.Files[p] = content
@@ -228,133 +223,18 @@ func apacheQuote(s string) (string, error) {
 	return `"` + s + `"`, nil
 }
 
-// account is who Apache's children and mod_wsgi's daemon processes run as
-// when gearctl runs as root: Apache refuses to serve as root, and mod_wsgi
-// refuses a daemon process as root ("WSGI process blocked from running as
-// root"). gunicorn, uWSGI and wsgiref run as gearctl's own user instead.
-type account struct {
-	user, group string // names, or Apache's "#id" when there is no name
-	uid         int
-	gids        []int // primary group first
-}
-
-// runAccount is nil when gearctl is not root (Apache then stays the user it
-// is). As root: the owner of the application directory when that is not
-// root, so the application runs as whoever deployed it and can write where
-// they can; else nobody.
-func runAccount(c Config) (*account, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	st, err := os.Stat(c.Chdir)
-	if err != nil {
-		return nil, err
-	}
-	var u *user.User
-	if uid := st.Sys().(*syscall.Stat_t).Uid; uid != 0 {
-		u, err = user.LookupId(strconv.Itoa(int(uid)))
-		if err != nil { // an owner without a passwd entry (container volumes)
-			gid := int(st.Sys().(*syscall.Stat_t).Gid)
-			return &account{user: "#" + strconv.Itoa(int(uid)), group: "#" + strconv.Itoa(gid),
-				uid: int(uid), gids: []int{gid}}, nil
-		}
-	} else if u, err = user.Lookup("nobody"); err != nil {
-		return nil, fmt.Errorf("running as root, Apache needs an unprivileged account: %w", err)
-	}
-	a := &account{user: u.Username}
-	a.uid, _ = strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	a.gids = []int{gid}
-	a.group = "#" + u.Gid
-	if g, err := user.LookupGroupId(u.Gid); err == nil {
-		a.group = g.Name
-	}
-	if ids, err := u.GroupIds(); err == nil {
-		for _, id := range ids {
-			if n, err := strconv.Atoi(id); err == nil && n != gid {
-				a.gids = append(a.gids, n)
-			}
-		}
-	}
-	return a, nil
-}
-
-// prepare has s make what the account must reach reachable at spawn, or
-// says what it cannot reach. It reads the application directory, the
-// application file and the virtualenv. Apache's children connect to
-// mod_wsgi's sockets in dir, and the daemon processes read the shims
-// there: dir is to be enterable (0711, root's: the account must not be
-// able to replace the configuration root reads), and so is the gear
-// directory above it when the account cannot enter it (search only: its
-// files stay private).
-func (a *account) prepare(c Config, dir string, s *control.Spec) error {
-	for _, need := range []struct {
-		path string
-		want uint32
-	}{{c.Chdir, 5}, {c.App.File, 4}, {c.Venv, 5}} {
-		if need.path == "" {
-			continue
-		}
-		if err := a.check(need.path, need.want); err != nil {
-			return fmt.Errorf("%w; make it readable by %s, or own the application directory by the user it should run as", err, a.user)
-		}
-	}
-	if err := a.check(filepath.Dir(c.Dir), 1); err != nil {
-		return fmt.Errorf("%w; give --dir somewhere %s can enter", err, a.user)
-	}
-	if a.check(c.Dir, 1) != nil {
-		s.Searchable = append(s.Searchable, c.Dir)
+// prepare has s make what the account must reach reachable at spawn.
+// Apache's children connect to mod_wsgi's sockets in dir, and the daemon
+// processes read the shims there: dir is to be enterable (0711, root's:
+// the account must not be able to replace the configuration root reads),
+// and so is the gear directory above it (see reach).
+func (a *Account) prepare(c Config, dir string, s *control.Spec) error {
+	if err := a.reach(c, s); err != nil {
+		return err
 	}
 	if s.Dirs == nil {
 		s.Dirs = map[string]os.FileMode{}
 	}
 	s.Dirs[dir] = 0o711
 	return nil
-}
-
-// check says whether the account can enter every directory above path and
-// has the want permission bits (4 read, 1 search) on path itself.
-// Supplementary groups count; ACLs do not.
-func (a *account) check(path string, want uint32) error {
-	p, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return err
-	}
-	var dirs []string
-	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
-		dirs = append([]string{d}, dirs...)
-		if d == "/" || d == "." {
-			break
-		}
-	}
-	for _, d := range dirs {
-		if !a.may(d, 1) {
-			return fmt.Errorf("running as root, Apache runs the application as %s, which cannot enter %s", a.user, d)
-		}
-	}
-	if !a.may(p, want) {
-		verb := "read"
-		if want&4 == 0 {
-			verb = "enter"
-		}
-		return fmt.Errorf("running as root, Apache runs the application as %s, which cannot %s %s", a.user, verb, p)
-	}
-	return nil
-}
-
-func (a *account) may(path string, want uint32) bool {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	st := fi.Sys().(*syscall.Stat_t)
-	mode := st.Mode & 0o777
-	switch {
-	case int(st.Uid) == a.uid:
-		return (mode>>6)&want == want
-	case slices.Contains(a.gids, int(st.Gid)):
-		return (mode>>3)&want == want
-	default:
-		return mode&want == want
-	}
 }

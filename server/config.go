@@ -46,6 +46,9 @@ type Config struct {
 	Static []Static
 	// ReadyStatus is the range of probe statuses that mean ready.
 	ReadyStatus control.StatusRange
+	// User is who the application runs as (--user), nil for gearctl's
+	// own user; Spec sets it for the servers that must switch as root.
+	User *Account
 }
 
 // App is the WSGI entry point, or the program that serves (Program).

@@ -89,6 +89,7 @@ func gunicornApp(c Config, s *control.Spec) []string {
 			return []string{mod + ":" + appCallable(c.App)}
 		}
 	}
-	s.Files[shimPath(c.Dir)] = shimSource(c.App, c.Static...)
-	return []string{"--pythonpath", c.Dir, shimModule + ":application"}
+	dir := filesDir(c)
+	s.Files[shimPath(dir)] = shimSource(c.App, c.Static...)
+	return []string{"--pythonpath", dir, shimModule + ":application"}
 }

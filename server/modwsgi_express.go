@@ -114,15 +114,12 @@ func buildModWSGIExpress(c Config, s *control.Spec) error {
 		return err
 	}
 	s.Args = append(s.Args, static...)
-	acct, err := runAccount(c)
-	if err != nil {
-		return err
-	}
-	if acct != nil {
+	if a := c.User; a != nil {
 		// It refuses to start as root without them: it is Apache
-		// underneath, with Apache's and mod_wsgi's rules (see account).
-		s.Args = append(s.Args, "--user", acct.user, "--group", acct.group)
-		if err := acct.prepare(c, root, s); err != nil {
+		// underneath, with Apache's and mod_wsgi's rules (see
+		// defaultAccount).
+		s.Args = append(s.Args, "--user", a.User, "--group", a.Group)
+		if err := a.prepare(c, root, s); err != nil {
 			return err
 		}
 	}

@@ -24,6 +24,16 @@ type server struct {
 	// auto: --server auto may pick it, in the catalog's order.
 	auto      bool
 	installed func(Config) bool
+	// switches: run as root, the server switches its own processes to
+	// the Account (Apache's User and Group, mod_wsgi-express's --user and
+	// --group): the Apache parent stays root to bind its port and manage
+	// its children. The others are exec'ed as the Account (Credential), so
+	// that none of their code runs as root: the socket they would need
+	// root for is the supervisor's, handed over as fd 3 (and fd 4).
+	// gunicorn's --user would leave its master root and give the workers
+	// no supplementary groups (without --initgroups); uWSGI's --uid drops
+	// only after loading plugins and options as root.
+	switches bool
 	// build sets Path, Args, Signals, TakesFD and Files on a Spec whose
 	// common fields are already filled in.
 	build func(Config, *control.Spec) error
@@ -33,13 +43,13 @@ type server struct {
 // preference; wsgiref, which needs nothing but Python's standard library,
 // is what auto falls back to.
 var catalog = []server{
-	{"gunicorn", true, gunicornInstalled, buildGunicorn},
-	{"uwsgi", true, uwsgiInstalled, buildUWSGI},
-	{"mod_wsgi-express", true, modWSGIExpressInstalled, buildModWSGIExpress},
-	{"apache", true, apacheInstalled, buildApache},
-	{fallback, false, wsgirefInstalled, buildWSGIRef},
-	{"command", false, func(c Config) bool { return c.Command != "" }, buildCommand},
-	{programServer, false, programInstalled, buildProgram},
+	{"gunicorn", true, gunicornInstalled, false, buildGunicorn},
+	{"uwsgi", true, uwsgiInstalled, false, buildUWSGI},
+	{"mod_wsgi-express", true, modWSGIExpressInstalled, true, buildModWSGIExpress},
+	{"apache", true, apacheInstalled, true, buildApache},
+	{fallback, false, wsgirefInstalled, false, buildWSGIRef},
+	{"command", false, func(c Config) bool { return c.Command != "" }, false, buildCommand},
+	{programServer, false, programInstalled, false, buildProgram},
 }
 
 // fallback is what --server auto picks when no other server is installed.
@@ -88,9 +98,10 @@ func Auto(c Config) string {
 // Spec builds the control.Spec that runs c's application under c.Server
 // ("auto" or "" picks one with Auto). c.ExtraArgs end every argv.
 //
-// For apache and mod_wsgi-express run as root, Spec also makes the gear
-// directory reachable by the unprivileged account the server's children run
-// as (see apache.go).
+// With an Account (--user, or the one Apache and mod_wsgi-express switch
+// to as root), the spec makes the gear directory reachable by it at spawn
+// where the server needs that; the application must be readable by it
+// already.
 func (c Config) Spec() (control.Spec, error) {
 	name := c.Server
 	if name == "" || name == "auto" {
@@ -105,6 +116,9 @@ func (c Config) Spec() (control.Spec, error) {
 		return control.Spec{}, &InputError{Flag: "--app", Msg: name + " needs an application", Accepted: appForms}
 	}
 	if err := validApp(c.App); err != nil {
+		return control.Spec{}, err
+	}
+	if err := c.runAs(srv); err != nil {
 		return control.Spec{}, err
 	}
 	readyPath := c.ReadyPath
@@ -133,8 +147,45 @@ func (c Config) Spec() (control.Spec, error) {
 		}
 		return control.Spec{}, fmt.Errorf("%s: %w", name, err)
 	}
+	if c.User != nil {
+		if !srv.switches {
+			if err := c.User.execAs(c, &s); err != nil {
+				return control.Spec{}, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		s.Env, s.User = c.User.environ(s.Env), c.User.String()
+	}
 	s.Args = append(s.Args, c.ExtraArgs...)
 	return s, nil
+}
+
+// runAs settles c.User, the account the application runs as, and checks
+// that it can read the application: --user's, else, run as root, the one
+// a server that switches must have (defaultAccount).
+func (c *Config) runAs(srv server) error {
+	if c.User != nil {
+		if srv.switches && c.User.UID == 0 {
+			return &InputError{Flag: "--user", Value: c.User.User, Msg: srv.name + " refuses to serve as root", Accepted: "an unprivileged user"}
+		}
+		if err := c.User.readable(*c); err != nil {
+			return &InputError{Flag: "--user", Value: c.User.User, Msg: err.Error(),
+				Accepted: "a user that can read the application (gearctl changes no permission of it)"}
+		}
+		return nil
+	}
+	if !srv.switches || os.Geteuid() != 0 {
+		return nil
+	}
+	a, err := defaultAccount(*c)
+	if err != nil {
+		return err
+	}
+	if err := a.readable(*c); err != nil {
+		return fmt.Errorf("running as root, %s serves as %s, and %w; make it readable by %s, own the application directory by the user it should run as, or choose one with --user",
+			srv.name, a.User, err, a.User)
+	}
+	c.User = a
+	return nil
 }
 
 // termHup is the signal map of servers that stop gracefully on TERM and

@@ -44,6 +44,10 @@ type Settings struct {
 	EnvFiles []string
 	// ReadyStatus is the range of probe statuses that mean ready, "LO-HI".
 	ReadyStatus string
+	// User and Group are who the server runs as (--user, --group), names
+	// or ids; "" is gearctl's own user.
+	User  string `json:",omitempty"`
+	Group string `json:",omitempty"`
 	// Env is the environment servers inherit (usually os.Environ()).
 	Env []string `json:"-"`
 }
@@ -86,6 +90,9 @@ func (in Settings) Resolve() (Config, error) {
 	}
 	if c.Dir, err = filepath.Abs(in.Dir); err != nil {
 		return c, &InputError{Flag: "--dir", Value: in.Dir, Msg: err.Error()}
+	}
+	if c.User, err = resolveAccount(os.Geteuid(), in.User, in.Group); err != nil {
+		return c, err
 	}
 	if c.Python, c.Venv, err = findPython(in.Python); err != nil {
 		return c, err

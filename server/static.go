@@ -140,8 +140,9 @@ func uwsgiStaticArgs(c Config, s *control.Spec) []string {
 		// a.css); routes run before it serves a file.
 		args = append(args, "--route", `\x00 break:404 Not Found`)
 	}
-	s.Files[shimPath(c.Dir)] = shimSource(c.App, c.Static...)
-	return append(args, "--wsgi-file", shimPath(c.Dir), "--callable", "application")
+	shim := shimPath(filesDir(c))
+	s.Files[shim] = shimSource(c.App, c.Static...)
+	return append(args, "--wsgi-file", shim, "--callable", "application")
 }
 
 // hasPrefixSibling reports whether dir's parent holds another entry whose

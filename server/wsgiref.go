@@ -25,7 +25,7 @@ func buildWSGIRef(c Config, s *control.Spec) error {
 	if err != nil {
 		return err
 	}
-	runner := filepath.Join(c.Dir, "wsgiref_runner.py")
+	runner := filepath.Join(filesDir(c), "wsgiref_runner.py")
 	s.Files[runner] = wsgirefRunner
 
 	// The runner takes --app in the CLI's own forms; a file always gets

@@ -55,8 +55,8 @@ func TestEnvSticksAcrossRestarts(t *testing.T) {
 		t.Errorf("status --json shows an --env value:\n%s", r.stdout)
 	}
 	st, _ := b.status()
-	if got, _ := st.Settings["Vars"].([]any); len(got) != 1 || got[0] != "GREETING" {
-		t.Errorf("status --json settings Vars = %v; want the names only: [GREETING]", st.Settings["Vars"])
+	if got, _ := st.Settings["env"].([]any); len(got) != 1 || got[0] != "GREETING" {
+		t.Errorf("status --json settings env = %v; want the names only: [GREETING]", st.Settings["env"])
 	}
 	for _, pid := range append([]int{st.SupervisorPID}, st.PID) {
 		if cmd := cmdline(pid); strings.Contains(cmd, "bye") {

@@ -291,7 +291,7 @@ func (b *bgGear) serverLogText() string {
 // spawnsIn counts the server starts a log records ("SERVER pid N listening
 // on ...") and the waits before each retry ("restarting in D").
 func spawnsIn(log string) (spawns int, waits []time.Duration) {
-	spawns = len(regexp.MustCompile(`(?m)^gearctl: \S+ pid \d+ listening on `).FindAllString(log, -1))
+	spawns = len(regexp.MustCompile(`(?m)`+logRE+`\S+ pid \d+ listening on `).FindAllString(log, -1))
 	for _, m := range regexp.MustCompile(`(?m)restarting in (\S+)$`).FindAllStringSubmatch(log, -1) {
 		d, err := time.ParseDuration(m[1])
 		if err != nil {

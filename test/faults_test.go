@@ -66,7 +66,7 @@ func TestFaultMasterKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The line of a crash; one within readyUptime would say so and wait.
-		g.stderr.expect(t, fmt.Sprintf(`^gearctl: warn: gunicorn pid %d killed by signal SIGKILL; restarting$`, pid))
+		g.stderr.expect(t, fmt.Sprintf(logRE+`warn: gunicorn pid %d killed by signal SIGKILL; restarting$`, pid))
 		next := g.ready("gunicorn")
 		if next == pid {
 			t.Fatalf("kill %d: the new master has the old pid %d", i+1, pid)

@@ -65,7 +65,12 @@ func (b *bgGear) doEnv(env []string, args ...string) ctlResult {
 	b.t.Helper()
 	g := b.spawn(env, args...)
 	code := g.wait()
-	return ctlResult{args: append([]string{"--dir", b.dir}, args...), code: code, stdout: g.stdout.text(), stderr: g.stderr.text()}
+	r := ctlResult{args: append([]string{"--dir", b.dir}, args...), code: code, stdout: g.stdout.text(), stderr: g.stderr.text()}
+	// Every status --json a test makes is held to the schema.
+	if len(args) > 0 && args[0] == "status" && slices.Contains(args, "--json") {
+		checkStatusJSON(b.t, r.stdout)
+	}
+	return r
 }
 
 // spawn starts `gearctl --dir DIR args...` without waiting for it.

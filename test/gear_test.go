@@ -58,8 +58,14 @@ func TestStartReady(t *testing.T) {
 			}
 			helloPID(t, body)
 
-			b.do("start", "--port", strconv.Itoa(b.port), "--server", name).want(t, 0).
-				has(t, fmt.Sprintf(`^gearctl: already running: %s pid %d, ready$`, name, pid))
+			r := b.do("start", "--port", strconv.Itoa(b.port), "--server", name).want(t, 0)
+			r.has(t, fmt.Sprintf(`^gearctl: already running: %s pid %d, ready$`, name, pid))
+			if strings.Contains(r.stdout, "other settings") {
+				t.Errorf("a start with the running settings says they differ:\n%s", r.stdout)
+			}
+			// New settings are not applied by start, and it says so.
+			b.do("start", "--port", strconv.Itoa(b.port), "--server", name, "--workers", "3").want(t, 0).
+				has(t, `^gearctl: it runs with other settings than these: --workers 3 \(running: \d+\); 'gearctl restart --workers=3' applies them$`)
 			if st := b.ready(name); st.PID != pid || st.SupervisorPID != sup {
 				t.Errorf("after a second start: pid %d supervisor %d; want %d and %d unchanged", st.PID, st.SupervisorPID, pid, sup)
 			}

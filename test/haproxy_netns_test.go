@@ -350,7 +350,7 @@ func (l *hpLab) runGear(app, sock string, n int) *hpGear {
 // address and is ready.
 func (g *hpGear) ready() {
 	g.t.Helper()
-	g.stderr.expect(g.t, `^gearctl: gunicorn pid \d+ listening on `+regexp.QuoteMeta(g.host)+`:`+strconv.Itoa(hpGearPort)+`$`)
+	g.stderr.expect(g.t, logRE+`gunicorn pid \d+ listening on `+regexp.QuoteMeta(g.host)+`:`+strconv.Itoa(hpGearPort)+`$`)
 	g.stderr.expect(g.t, readyRE)
 }
 
@@ -390,6 +390,7 @@ func (g *hpGear) status() hpStatus {
 	if jerr := json.Unmarshal(out, &st); jerr != nil {
 		g.t.Fatalf("%s status --json: %v (%v): %q", g.name, jerr, err, out)
 	}
+	checkStatusJSON(g.t, string(out)) // with the haproxy registration in it
 	return st
 }
 

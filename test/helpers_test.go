@@ -35,10 +35,13 @@ const (
 
 // Every test pattern for gearctl's own lines.
 var (
-	// listeningRE: "gearctl: SERVER pid N listening on HOST:PORT".
-	listeningRE = `^gearctl: (\S+) pid (\d+) listening on 127\.0\.0\.1:(\d+)$`
-	// readyRE: "gearctl: ready in X.XXs ...".
-	readyRE = `^gearctl: ready in \d+\.\d\ds\b`
+	// logRE starts a line of the supervisor's log: its time, RFC 3339 in
+	// UTC to the millisecond, and "gearctl: ".
+	logRE = `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z gearctl: `
+	// listeningRE: "TIME gearctl: SERVER pid N listening on HOST:PORT".
+	listeningRE = logRE + `(\S+) pid (\d+) listening on 127\.0\.0\.1:(\d+)$`
+	// readyRE: "TIME gearctl: ready in X.XXs ...".
+	readyRE = logRE + `ready in \d+\.\d\ds\b`
 	// helloRE is the example application's answer to /.
 	helloRE = regexp.MustCompile(`^hello (?:again )?from pid (\d+)`)
 )

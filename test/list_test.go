@@ -117,7 +117,7 @@ func TestListReadOnlyVerbs(t *testing.T) {
 	for _, v := range []struct {
 		verb string
 		code int
-	}{{"status", 3}, {"stop", 0}, {"logs", 0}, {"reload", 3}, {"tidy", 0}} {
+	}{{"status", 3}, {"stop", 0}, {"logs", 1}, {"reload", 3}, {"tidy", 0}} {
 		r := h.in(fresh, v.verb)
 		oneLine(t, r, v.code, "no gear in "+fresh+" (no "+filepath.Join(fresh, ".gearctl")+")",
 			"1 gear runs on this host: "+filepath.Base(app), "gearctl list")
@@ -210,6 +210,10 @@ func TestListHungSupervisor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(s.sup, syscall.SIGCONT)
+	// Every thread of it stopped, not only told to.
+	if !eventually(waitLine, func() bool { p, ok := readProc(s.sup); return ok && p.state == 'T' }) {
+		t.Fatalf("supervisor pid %d not stopped after SIGSTOP", s.sup)
+	}
 	gears, _ := h.list()
 	h.assertListed(gears, filepath.Base(app), "ready", a)
 	if g := gears[filepath.Base(hung)]; g.State != "unresponsive" || g.SupervisorPID != s.sup || !strings.Contains(g.Detail, "no answer") {

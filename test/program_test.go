@@ -122,6 +122,7 @@ func (st programStatus) has(pid int) bool {
 func (s *simGear) checkProgram(master string) programStatus {
 	s.t.Helper()
 	r := s.exec(nil, gearctlBin, "status", "--json").want(s.t, 0)
+	checkStatusJSON(s.t, r.stdout)
 	var st programStatus
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		s.t.Fatalf("status --json: %v\n%s", err, r.stdout)

@@ -189,7 +189,7 @@ func testReload(t *testing.T, s server) {
 	}
 	writeFile(t, filepath.Join(app, "wsgi.py"), code)
 	g.signal(syscall.SIGHUP)
-	g.stderr.expect(t, fmt.Sprintf(`^gearctl: reloading %s pid %d$`, regexp.QuoteMeta(s.name), pid))
+	g.stderr.expect(t, fmt.Sprintf(logRE+`reloading %s pid %d$`, regexp.QuoteMeta(s.name), pid))
 	g.stderr.expect(t, readyRE)
 
 	if n := g.stderr.count(listeningRE); n != 1 {
@@ -275,5 +275,12 @@ func TestExecChain(t *testing.T) {
 		t.Errorf("gearctl reports pid %d; gunicorn's master is %s", pid, m[1])
 	}
 	checkMaster(t, g, server{name: "command", master: "gunicorn", workers: true}, pid)
+	// gunicorn loses a TERM that reaches a worker before the worker has
+	// set its own handlers, and then waits its whole graceful timeout for
+	// it. gearctl covers that for --server gunicorn (Signals.Worker), not
+	// for a --command it cannot know is gunicorn: stop once both workers
+	// have booted.
+	g.stdout.expect(t, `Booting worker with pid`)
+	g.stdout.expect(t, `Booting worker with pid`)
 	g.stop(syscall.SIGTERM)
 }

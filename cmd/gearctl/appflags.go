@@ -22,11 +22,11 @@ import (
 // directory of the application's (stateDir), created 0700: it holds the
 // control socket and pidfiles, which only the owner may reach.
 func gearDir(c *cli.Context) (control.Gear, error) {
-	dir := c.String("dir")
+	dir := globalString(c, "dir")
 	if dir == "" {
 		dir = stateDir(c)
 	}
-	return openGear("--dir", dir, c.String("log-dir"), true)
+	return openGear("--dir", dir, globalString(c, "log-dir"), true)
 }
 
 // errMissing is a state directory that is not there.

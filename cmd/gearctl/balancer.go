@@ -14,20 +14,24 @@ import (
 )
 
 // balancerFlags register the gear with haproxy; they belong to the
-// supervisor, so a restart does not change them.
+// supervisor, so a restart does not change them. --metrics, the other
+// supervisor flag, goes with them.
 func balancerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "haproxy", EnvVars: []string{"GEARCTL_HAPROXY"},
-			Usage: "haproxy runtime API, unix:PATH or HOST:PORT: register the gear as a dynamic server"},
-		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"}},
+			Usage: "register the gear as a dynamic server through haproxy's runtime API, unix:PATH or HOST:PORT, such as unix:/run/haproxy/admin.sock"},
+		&cli.StringFlag{Name: "haproxy-backend", Value: "express", EnvVars: []string{"GEARCTL_HAPROXY_BACKEND"},
+			Usage: "the haproxy backend the gear registers in (express: the OpenShift haproxy cartridge's)"},
 		&cli.StringFlag{Name: "haproxy-server", EnvVars: []string{"GEARCTL_HAPROXY_SERVER", "OPENSHIFT_GEAR_NAME"},
-			Usage: "the gear's server name in the backend (default: HOSTNAME-PORT)"},
+			Usage: "the gear's server name in the backend", DefaultText: "HOSTNAME-PORT"},
 		intFlag(cli.GenericFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},
-			Usage: "answer haproxy's agent-check on this port of --host"}, 0, acceptedPort),
+			Usage: "answer haproxy's agent-check on this port of --host, such as 8081", DefaultText: "off"}, 0, acceptedPort),
+		metricsFlag(),
 	}
 }
 
-// balancerArgs passes the balancer flags on to the background supervisor.
+// balancerArgs passes the balancer flags, and --metrics, on to the
+// background supervisor.
 func balancerArgs(c *cli.Context) []string {
 	var args []string
 	for _, name := range []string{"haproxy", "haproxy-backend", "haproxy-server"} {
@@ -38,7 +42,7 @@ func balancerArgs(c *cli.Context) []string {
 	if p := c.Int("agent-port"); p != 0 {
 		args = append(args, "--agent-port", strconv.Itoa(p))
 	}
-	return args
+	return append(args, metricsArgs(c)...)
 }
 
 // checkBalancer refuses bad balancer flags for a gear on host. start and

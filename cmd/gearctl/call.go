@@ -21,14 +21,17 @@ type call struct {
 	// over makes this command line's settings over base, the running
 	// gear's (nil: none runs), for resolve.
 	over func(base *server.Settings) (server.Settings, error)
-	// balancer are the load balancer flags for a background supervisor.
+	// given are the settings this command line gives, by flag name.
+	given []string
+	// balancer are the supervisor's own flags (load balancer, log
+	// format) for a background supervisor.
 	balancer []string
 }
 
 // newCall reads c for a verb on gear g.
 func newCall(c *cli.Context, g control.Gear) call {
 	return call{
-		ctx: c.Context, out: c.App.Writer, g: g, balancer: balancerArgs(c),
+		ctx: c.Context, out: c.App.Writer, g: g, balancer: append(balancerArgs(c), logFormatArgs(c)...), given: givenSettings(c),
 		over: func(base *server.Settings) (server.Settings, error) {
 			extra, err := extraArgs(c)
 			if err != nil {

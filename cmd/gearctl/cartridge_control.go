@@ -66,7 +66,8 @@ func controlCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown control action %q; accepted: %s", c.Args().First(), accepted)
+				action := c.Args().First()
+				return usageErrorf("unknown control action %q%s; accepted: %s", action, didYouMean(action, names), accepted)
 			}
 			return usageErrorf("control needs an action; accepted: %s", accepted)
 		},
@@ -114,7 +115,9 @@ func (v controlVerbs) Resolve() (control.Spec, server.Settings, error) { return 
 
 func (v controlVerbs) Inspect() (control.Report, gear.Health, error) { return inspect(v.ctx, v.g) }
 
-func (v controlVerbs) PrintStatus(w io.Writer, rep control.Report) { printStatus(w, rep) }
+func (v controlVerbs) PrintStatus(w io.Writer, rep control.Report) {
+	printStatus(w, v.g, rep, statusLines)
+}
 
 func (v controlVerbs) Start() error {
 	spec, set, err := v.resolve(nil)

@@ -43,11 +43,12 @@ func restartDir(c *cli.Context) (control.Gear, error) {
 // the one --dir names; else the registry's gear of name (a NAME argument)
 // or of --name; else the one in the default state directory; else the
 // registry's gear of the application's directory. A NAME the registry
-// does not know is bad input; any other gear not found is a *noGear.
-// Without --log-dir, the log directory is the one the gear registered.
+// does not know is bad input; any other gear not found is a *noGear, with
+// the gear of the directory looked in where there was one. Without
+// --log-dir, the log directory is the one the gear registered.
 func lookGear(c *cli.Context, name string) (control.Gear, error) {
 	reg := registry.Default()
-	dir, logDir := c.String("dir"), c.String("log-dir")
+	dir, logDir := globalString(c, "dir"), globalString(c, "log-dir")
 	arg := name != ""
 	switch {
 	case arg && dir != "":
@@ -96,7 +97,7 @@ func inAppDir(c *cli.Context, reg registry.Registry, logDir string) (control.Gea
 		return control.Gear{}, err
 	}
 	if f == nil {
-		return control.Gear{}, &noGear{fmt.Sprintf("no gear in %s (no %s); %s", appDir(c), dir, elsewhere(reg))}
+		return g, &noGear{fmt.Sprintf("no gear in %s (no %s); %s", appDir(c), dir, elsewhere(reg))}
 	}
 	return openFound(reg, "gear "+f.Name+": its state directory", f.Dir, logDir)
 }

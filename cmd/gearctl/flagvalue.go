@@ -124,3 +124,6 @@ func boolFlag(f cli.GenericFlag, def bool) cli.Flag {
 // String is the flag's help line; GenericFlag's own would ignore
 // TakesValue above.
 func (f *typedFlag[T]) String() string { return cli.FlagStringer(f) }
+
+// setDefaultText sets what help shows as the default.
+func (f *typedFlag[T]) setDefaultText(s string) { f.DefaultText = s }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gearctl/gearctl/gear"
@@ -22,15 +23,32 @@ func logsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			g, err := findGear(c, name, 0)
-			if err != nil {
+			// No gear where one was looked for is no log yet there.
+			g, err := lookGear(c, name)
+			var ng *noGear
+			if errors.As(err, &ng) && g.Dir != "" {
+				err = nil
+			}
+			switch {
+			case ng != nil && err != nil:
+				return exitWith(1, "%v", ng)
+			case err != nil:
 				return err
 			}
 			if c.Int("lines") < 0 {
 				return usageErrorf("--lines %d: out of range; accepted: 0 or more", c.Int("lines"))
 			}
+			why := "the gear has not run with this log directory (--dir, --log-dir)"
+			if ng != nil {
+				why = ng.msg
+			}
 			lines, err := gear.Logs(g, c.Int("lines"))
-			if err != nil {
+			switch {
+			case errors.Is(err, gear.ErrNoLog) && c.Bool("follow"):
+				fmt.Fprintf(errWriter, "gearctl: %v; waiting for it\n", err)
+			case errors.Is(err, gear.ErrNoLog):
+				return exitWith(1, "%v: %s", err, why)
+			case err != nil:
 				return exitWith(1, "%v", err)
 			}
 			for _, l := range lines {

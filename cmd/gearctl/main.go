@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, c.App.Version) }
 	os.Args = controlArgs(os.Args)
 	os.Exit(exitStatus(newApp().Run(os.Args)))
 }
@@ -51,24 +52,14 @@ func exitStatus(err error) int {
 
 func newApp() *cli.App {
 	app := &cli.App{
-		Name:            "gearctl",
-		Usage:           "run a Python web application's WSGI server, and stay its parent",
-		HideHelpCommand: true,
+		Name:    "gearctl",
+		Usage:   "run a Python web application's WSGI server, and stay its parent",
+		Version: versionLine(),
+		// Completion scripts ask the binary what may come next.
+		EnableBashCompletion: true,
 		// --env values hold commas (ALLOWED_HOSTS=a,b): one flag, one value.
 		DisableSliceFlagSeparator: true,
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "dir",
-				EnvVars: []string{"GEARCTL_DIR"},
-				Usage:   "the gear's state directory (default: $OPENSHIFT_PYTHON_DIR/run, else .gearctl in the application's directory, --chdir)",
-			},
-			nameFlag(),
-			&cli.StringFlag{
-				Name:    "log-dir",
-				EnvVars: []string{"GEARCTL_LOG_DIR", "OPENSHIFT_PYTHON_LOG_DIR"},
-				Usage:   "where server.log is written (default: DIR/logs)",
-			},
-		},
+		Flags:                     globalFlags(),
 		Commands: []*cli.Command{
 			runCommand(),
 			startCommand(),
@@ -81,11 +72,14 @@ func newApp() *cli.App {
 			tidyCommand(),
 			controlCommand(),
 			shellCommand(),
+			completionCommand(),
+			manCommand(),
 			versionCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown verb %q; accepted: %s", c.Args().First(), verbs(c.App))
+				verb := c.Args().First()
+				return usageErrorf("unknown verb %q%s; accepted: %s", verb, didYouMean(verb, commandNames(c.App.Commands)), verbs(c.App))
 			}
 			cli.ShowAppHelp(c)
 			return &exitError{code: 2}
@@ -94,8 +88,12 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
 	}
+	withGlobalFlags(app.Commands)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
+		if cmd.Description == "" {
+			cmd.Description = examples[cmd.Name]
+		}
 	}
 	return app
 }
@@ -124,7 +122,12 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 		return usageErrorf("%v", bad) // a value on the command line
 	}
 	if name, ok := strings.CutPrefix(err.Error(), undefinedFlag); ok {
-		return usageErrorf("--%s: unknown flag (see '%s' for the accepted ones)", strings.TrimLeft(name, "-"), where)
+		name = "--" + strings.TrimLeft(name, "-")
+		flags := c.App.Flags
+		if c.Command != nil {
+			flags = append(flags, c.Command.Flags...)
+		}
+		return usageErrorf("%s: unknown flag%s (see '%s' for the accepted ones)", name, didYouMean(name, flagNames(flags)), where)
 	}
 	return usageErrorf("%v (see '%s')", err, where)
 }
@@ -144,12 +147,11 @@ func refused(c *cli.Context) *badValue {
 }
 
 func verbs(app *cli.App) string {
-	s := ""
-	for i, c := range app.Commands {
-		if i > 0 {
-			s += ", "
+	var names []string
+	for _, c := range app.Commands {
+		if !c.Hidden {
+			names = append(names, c.Name)
 		}
-		s += c.Name
 	}
-	return s
+	return strings.Join(names, ", ")
 }

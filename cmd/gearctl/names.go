@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/pidfile"
@@ -20,8 +21,9 @@ func nameFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "name",
 		EnvVars: []string{nameVar},
-		Usage: "the gear's name in the registry, unique among this user's running gears " +
-			"(default: the application directory's base name); status, stop and logs take it as NAME too",
+		Usage: "the gear's name in the registry, unique among this user's running gears, such as shop; " +
+			"status, stop and logs take it as NAME too",
+		DefaultText: "the application directory's base name",
 		Action: func(_ *cli.Context, name string) error {
 			if name == "" {
 				return nil
@@ -77,9 +79,10 @@ func registryErr(err error) error {
 
 // register enters this supervisor, which holds g's lock, in the registry
 // as the gear of spec's application; the function it returns removes the
-// entry again. A name another live gear has, or a registry another user
-// could have written, is bad input; a registry that cannot be written (a
-// read-only /run) leaves the gear running unregistered, with a warning.
+// entry again, once however often it is called. A name another live gear
+// has, or a registry another user could have written, is bad input; a
+// registry that cannot be written (a read-only /run) leaves the gear
+// running unregistered, with a warning.
 func register(g control.Gear, spec control.Spec, log *slog.Logger) (unregister func(), err error) {
 	none := func() {}
 	// PID 1 has no start time to tell it from a later PID 1 (nor has its
@@ -104,9 +107,19 @@ func register(g control.Gear, spec control.Spec, log *slog.Logger) (unregister f
 		log.Warn("{err}: this gear is not registered, gearctl list does not show it", "err", err)
 		return none, nil
 	}
-	return func() {
+	return sync.OnceFunc(func() {
 		if err := reg.Remove(e); err != nil {
 			log.Warn("{err}: the registry still has this gear, as gone", "err", err)
 		}
-	}, nil
+	}), nil
+}
+
+// unregisterAtEnd is an OnChange that calls unregister once the gear is
+// stopped or failed, for good.
+func unregisterAtEnd(unregister func()) func(control.Status) {
+	return func(st control.Status) {
+		if st.State == control.Stopped || st.State == control.Failed {
+			unregister()
+		}
+	}
 }

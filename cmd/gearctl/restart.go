@@ -14,7 +14,7 @@ func restartCommand() *cli.Command {
 		Usage: "replace the server with a fresh one without refusing connections; flags change " +
 			"what they name (--server swaps servers), the rest stays; the old one keeps serving if the new one fails",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags:     appFlags(),
+		Flags:     keptFlags(),
 		Action: func(c *cli.Context) error {
 			g, err := restartDir(c)
 			if err != nil {
@@ -49,4 +49,24 @@ func restartGear(call call) error {
 		r.Server, r.PID, r.Listen, answered(r.Status, r.Settings), r.Handover)
 	warnAnswer(r.Status, r.Settings)
 	return nil
+}
+
+// keptDefault is what restart's help shows as each setting's default.
+const keptDefault = "as the gear runs"
+
+// keptFlags are the settings' flags for restart: a flag not given keeps
+// the running gear's value, so that is the default help shows.
+func keptFlags() []cli.Flag {
+	flags := appFlags()
+	for _, f := range flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.DefaultText = keptDefault
+		case *cli.StringSliceFlag:
+			f.DefaultText = keptDefault
+		case interface{ setDefaultText(string) }:
+			f.setDefaultText(keptDefault)
+		}
+	}
+	return flags
 }

@@ -4,12 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/gearctl/gearctl/cartridge"
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/metrics"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,7 +23,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "supervise the server in the foreground (container ENTRYPOINT, PID 1, systemd Type=notify)",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags: append(append(appFlags(), balancerFlags()...),
+		Flags: append(append(appFlags(), balancerFlags()...), logFormatFlag(),
 			boolFlag(cli.GenericFlag{Name: "log-to-terminal", Usage: "server output to this terminal; off: to server.log in the log directory, rotated"}, true),
 			&cli.StringFlag{Name: "log-max-size", Value: "10M", EnvVars: []string{"GEARCTL_LOG_MAX_SIZE"},
 				Usage: "rotate server.log at this size (K, M, G suffixes)"},
@@ -55,6 +60,14 @@ func runAction(c *cli.Context) error {
 	if err := nameFree(g, spec.Dir); err != nil {
 		return err
 	}
+	// Bound before anything starts: a taken address is bad input.
+	ml, err := listenMetrics(c, g)
+	if err != nil {
+		return err
+	}
+	if ml != nil {
+		defer ml.Close()
+	}
 	out, closeOut, err := output(c, g)
 	if err != nil {
 		return err
@@ -65,7 +78,7 @@ func runAction(c *cli.Context) error {
 	if !c.Bool("log-to-terminal") {
 		logw = out
 	}
-	log := newLogger(logw)
+	log := newLogger(logw, c.String("log-format"))
 	log.Info(spec.App)
 	lock, err := g.Lock()
 	if errors.Is(err, control.ErrAlreadyRunning) {
@@ -92,7 +105,11 @@ func runAction(c *cli.Context) error {
 			return err
 		}
 	}
-	opt := control.Options{Logger: log, Output: out, OnChange: notifier(log)}
+	opt := control.Options{Logger: log, Output: out}
+	// The entry goes as the gear stops for good, while this supervisor
+	// still holds the gear's lock: a stop that waits for it to exit, and
+	// a start after that, find the registry as it will stay.
+	changes := []func(control.Status){notifier(log), unregisterAtEnd(unregister)}
 	if files := activation.Files(true); len(files) > 0 {
 		opt.Listener = files[0]
 	}
@@ -108,24 +125,60 @@ func runAction(c *cli.Context) error {
 				log.Warn(err.Error())
 			}
 		}()
-		notify := opt.OnChange
-		opt.OnChange = func(st control.Status) {
-			if notify != nil {
-				notify(st)
-			}
-			f.OnChange(st)
-		}
+		changes = append(changes, f.OnChange)
 		opt.BeforeStop = f.BeforeStop
 		opt.Handover = f.Handover
 		api.Balancer = f.Report
 	}
+	var last lastStatus
+	changes = append(changes, last.remember)
+	if ml != nil {
+		m := metrics.New(metrics.Config{Log: logFile(out), Balancer: api.Balancer})
+		changes = append(changes, m.OnChange)
+		opt.Observer = m
+		stop := m.Serve(ml)
+		defer stop()
+	}
+	opt.OnChange = onChanges(changes)
+	began := time.Now()
 	err = g.Run(lock, spec, opt, api)
-	if err != nil && !c.Bool("log-to-terminal") {
+	switch {
+	case err == nil:
+		last.logStopped(log, time.Since(began))
+	case !c.Bool("log-to-terminal"):
 		// A background supervisor's last word belongs in the log that
 		// `gearctl logs` shows, not only in supervisor.out.
 		log.Error(err.Error())
 	}
 	return failure(err)
+}
+
+// lastStatus keeps the latest status a supervisor published, for the line
+// run ends with.
+type lastStatus struct {
+	mu sync.Mutex
+	st control.Status
+}
+
+// remember is an OnChange that keeps each status.
+func (l *lastStatus) remember(st control.Status) {
+	l.mu.Lock()
+	l.st = st
+	l.mu.Unlock()
+}
+
+// logStopped is run's last line after a stop: what stopped, how, and how
+// long the gear ran.
+func (l *lastStatus) logStopped(log *slog.Logger, ran time.Duration) {
+	l.mu.Lock()
+	st := l.st
+	l.mu.Unlock()
+	ranFor := ran.Round(time.Second).String()
+	if e := st.LastExit; e != nil {
+		log.Info("stopped: {server} pid {pid} {exit}; the gear ran {ran}", "server", st.Server, "pid", e.PID, "exit", e.String(), "ran", ranFor)
+		return
+	}
+	log.Info("stopped; the gear ran {ran}", "ran", ranFor)
 }
 
 // output is where server lines go: the terminal, or the rotated log.
@@ -149,11 +202,27 @@ func output(c *cli.Context, g control.Gear) (io.Writer, func(), error) {
 
 // rotator rotates the log for tidy; a terminal has nothing to rotate.
 func rotator(out io.Writer) func() error {
-	l, ok := out.(*control.LogFile)
-	if !ok {
+	l := logFile(out)
+	if l == nil {
 		return nil
 	}
 	return l.Rotate
+}
+
+// logFile is the rotated log that out is; nil for a terminal.
+func logFile(out io.Writer) *control.LogFile {
+	l, _ := out.(*control.LogFile)
+	return l
+}
+
+// onChanges hears a status change with each of fs that is set, in order.
+func onChanges(fs []func(control.Status)) func(control.Status) {
+	fs = slices.DeleteFunc(fs, func(f func(control.Status)) bool { return f == nil })
+	return func(st control.Status) {
+		for _, f := range fs {
+			f(st)
+		}
+	}
 }
 
 // failure is the exit for a supervisor that could not keep the server

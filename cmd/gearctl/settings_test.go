@@ -31,6 +31,7 @@ var everyFlag = []string{
 	"--workers", "7", "--threads", "3", "--python", "/venv", "--command", "true", "--ready-path", "/health",
 	"--ready-status", "200-399", "--static", "/s=static", "--env", "K=V", "--env-file", "e.env",
 	"--start-timeout", "7s", "--stop-timeout", "8s", "--probe-interval", "9s", "--probe-failures", "4",
+	"--user", "nobody", "--group", "nogroup",
 }
 
 // TestSettingsTable: every flag fills its own field of Settings, and
@@ -42,7 +43,7 @@ func TestSettingsTable(t *testing.T) {
 		Python: "/venv", Command: "true", ReadyPath: "/health", ReadyStatus: "200-399",
 		Static: []string{"/s=static"}, Vars: []string{"K=V"}, EnvFiles: []string{"e.env"},
 		StartTimeout: 7 * time.Second, StopTimeout: 8 * time.Second, ProbeInterval: 9 * time.Second, ProbeFailures: 4,
-		Dir: "/gear",
+		User: "nobody", Group: "nogroup", Dir: "/gear",
 	}
 	got.Env = nil
 	if !reflect.DeepEqual(got, want) {
@@ -72,5 +73,25 @@ func TestSettingsKeepBase(t *testing.T) {
 	defaults := parse(t, nil)
 	if defaults.Server != "auto" || defaults.Port != 8080 || defaults.Workers != 2 || defaults.StopTimeout != 30*time.Second {
 		t.Errorf("defaults %+v; want auto, port 8080, 2 workers, 30s stop timeout", defaults)
+	}
+}
+
+// A start on a running gear names the settings it gave that differ, and
+// the restart that applies them; --env's values are never shown.
+func TestDiffering(t *testing.T) {
+	running := server.Settings{Server: "gunicorn", Workers: 2, Port: 8080, StartTimeout: time.Minute, Vars: []string{"K=old"}}
+	asked := running
+	asked.Server, asked.Workers, asked.Vars = "uwsgi", 8, []string{"K=s3cret"}
+	said, flags := differing([]string{"server", "workers", "port", "env"}, asked, running)
+	wantSaid := []string{"--server uwsgi (running: gunicorn)", "--workers 8 (running: 2)", "--env (other values)"}
+	wantFlags := []string{"--server=uwsgi", "--workers=8", "--env ..."}
+	if !reflect.DeepEqual(said, wantSaid) || !reflect.DeepEqual(flags, wantFlags) {
+		t.Errorf("differing = %q, %q; want %q, %q", said, flags, wantSaid, wantFlags)
+	}
+	if said, _ := differing([]string{"port"}, asked, running); len(said) != 0 {
+		t.Errorf("differing on an unchanged, given --port = %q; want nothing", said)
+	}
+	if said, _ := differing(nil, asked, running); len(said) != 0 {
+		t.Errorf("differing with nothing given = %q; want nothing: defaults are not asked for", said)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/gearctl/gearctl/server"
 
@@ -17,7 +18,7 @@ func startCommand() *cli.Command {
 		Name:      "start",
 		Usage:     "start a background supervisor unless one runs, and wait until the application answers",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags:     append(appFlags(), balancerFlags()...),
+		Flags:     append(append(appFlags(), balancerFlags()...), logFormatFlag()),
 		Action: func(c *cli.Context) error {
 			g, err := gearDir(c)
 			if err != nil {
@@ -29,6 +30,9 @@ func startCommand() *cli.Command {
 				return err
 			}
 			if err := checkBalancer(c, spec.Host); err != nil {
+				return err
+			}
+			if err := checkMetrics(c, g); err != nil {
 				return err
 			}
 			return launch(cl, spec, set)
@@ -53,6 +57,12 @@ func launch(cl call, spec control.Spec, set server.Settings) error {
 	}
 	if st.Already {
 		fmt.Fprintf(cl.out, "gearctl: already running: %s pid %d, %s\n", st.Server, st.PID, st.State)
+		if running, err := gear.Settings(control.Report{Status: st.Status}); err == nil {
+			if said, flags := differing(cl.given, set, running); len(said) > 0 {
+				fmt.Fprintf(cl.out, "gearctl: it runs with other settings than these: %s; 'gearctl restart %s' applies them\n",
+					strings.Join(said, ", "), strings.Join(flags, " "))
+			}
+		}
 		return nil
 	}
 	fmt.Fprintf(cl.out, "gearctl: %s\n", spec.App)

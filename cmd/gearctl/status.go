@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
-	"github.com/gearctl/gearctl/internal/environ"
 	"github.com/gearctl/gearctl/pidfile"
 	"github.com/urfave/cli/v2"
 )
@@ -26,17 +22,26 @@ const (
 	statusNotRunning = int(gear.NotRunning)
 )
 
+// statusLines is how many of the log's last lines status shows.
+const statusLines = 10
+
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "state of the gear; exit 0 ready, 1 running but not ready or failing, 3 not running",
-		Flags: []cli.Flag{boolFlag(cli.GenericFlag{Name: "json", Usage: "for machines"}, false)},
+		Flags: []cli.Flag{
+			boolFlag(cli.GenericFlag{Name: "json", Usage: "for machines: the fields the README lists, status.schema.json their schema"}, false),
+			intFlag(cli.GenericFlag{Name: "lines", Aliases: []string{"n"}, Usage: "how many of the log's last lines to show"}, statusLines, acceptedNumber),
+		},
 		// NAME is a registered gear's (see gearctl list).
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
 			name, err := nameArg(c)
 			if err != nil {
 				return err
+			}
+			if c.Int("lines") < 0 {
+				return usageErrorf("--lines %d: out of range; accepted: 0 or more", c.Int("lines"))
 			}
 			// No gear found is a gear that runs nothing: machines get its
 			// status, people the line that says where to look instead.
@@ -55,9 +60,13 @@ func statusCommand() *cli.Command {
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
-				enc.Encode(redacted(rep))
+				out := reportJSON(g, rep)
+				if ng != nil {
+					out.Log = "" // no gear, no log
+				}
+				enc.Encode(out)
 			} else if ng == nil {
-				printStatus(c.App.Writer, rep)
+				printStatus(c.App.Writer, g, rep, c.Int("lines"))
 			}
 			if ng != nil {
 				return exitWith(int(health), "%v", ng)
@@ -67,8 +76,7 @@ func statusCommand() *cli.Command {
 	}
 }
 
-// inspect is gear.Status with its errors as exit statuses, and the
-// health as status's exit status.
+// inspect is gear.Status with its errors as exit statuses.
 func inspect(ctx context.Context, g control.Gear) (control.Report, gear.Health, error) {
 	rep, health, err := gear.Status(ctx, g)
 	switch {
@@ -80,58 +88,45 @@ func inspect(ctx context.Context, g control.Gear) (control.Report, gear.Health, 
 	return rep, health, nil
 }
 
-// redacted is rep for printing: --env values may be secrets, so their
-// settings show only the names, as Vars: ["KEY", ...].
-func redacted(rep control.Report) control.Report {
-	s, err := gear.Settings(rep)
-	if err != nil || len(s.Vars) == 0 {
-		return rep
-	}
-	s.Vars = environ.Names(s.Vars)
-	if b, err := json.Marshal(s); err == nil {
-		rep.Settings = b
-	}
-	return rep
+// schemaVersion is status --json's version: it grows when a field changes
+// meaning or goes; new fields do not change it.
+const schemaVersion = 1
+
+// statusJSON is status --json: the report, with the settings by their
+// flag names, lists that are never null, the whole gear's memory and CPU,
+// and where its log is.
+type statusJSON struct {
+	SchemaVersion int `json:"schema_version"`
+	control.Report
+	Settings  map[string]any        `json:"settings,omitempty"`
+	Processes []control.ProcessInfo `json:"processes"`
+	Warnings  []string              `json:"warnings"`
+	// RSS and CPU are the sums over the gear's processes.
+	RSS uint64  `json:"rss"`
+	CPU float64 `json:"cpu"`
+	Log string  `json:"log"`
 }
 
-// printStatus fits the gear on one screen: a summary line, then its
-// processes.
-func printStatus(w io.Writer, rep control.Report) {
-	line := []string{string(rep.State)}
-	if rep.Server != "" {
-		line = append(line, rep.Server)
+func reportJSON(g control.Gear, rep control.Report) statusJSON {
+	out := statusJSON{SchemaVersion: schemaVersion, Report: rep, Processes: rep.Processes, Warnings: rep.Warnings, Log: g.ServerLog()}
+	if s, err := gear.Settings(rep); err == nil {
+		out.Settings = settingsReport(s)
 	}
-	if rep.PID != 0 {
-		line = append(line, fmt.Sprintf("pid %d", rep.PID))
+	if out.Processes == nil {
+		out.Processes = []control.ProcessInfo{}
 	}
-	if !rep.StartedAt.IsZero() {
-		line = append(line, "up "+time.Since(rep.StartedAt).Round(time.Second).String())
+	if out.Warnings == nil {
+		out.Warnings = []string{}
 	}
-	if rep.SupervisorPID != 0 {
-		line = append(line, fmt.Sprintf("restarts %d", rep.Restarts), "listen "+rep.Listen, fmt.Sprintf("supervisor %d", rep.SupervisorPID))
+	out.RSS, out.CPU = totals(rep.Processes)
+	return out
+}
+
+// totals are the summed memory and CPU of procs.
+func totals(procs []control.ProcessInfo) (rss uint64, cpu float64) {
+	for _, p := range procs {
+		rss += p.RSS
+		cpu += p.CPU
 	}
-	fmt.Fprintln(w, strings.Join(line, "  "))
-	if rep.App != "" {
-		fmt.Fprintln(w, "  app: "+rep.App)
-	}
-	if rep.Interpreter != "" {
-		fmt.Fprintln(w, "  interpreter: "+rep.Interpreter)
-	}
-	if rep.Detail != "" {
-		fmt.Fprintln(w, "  "+rep.Detail)
-	}
-	if rep.LastExit != nil {
-		fmt.Fprintf(w, "  last exit: pid %d %s at %s\n", rep.LastExit.PID, rep.LastExit, rep.LastExit.At.Format(time.RFC3339))
-	}
-	if len(rep.Processes) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "  %7s %7s %9s %6s  %s\n", "PID", "PPID", "RSS", "CPU%", "COMMAND")
-	for _, p := range rep.Processes {
-		cmd := p.Command
-		if len(cmd) > 60 {
-			cmd = cmd[:57] + "..."
-		}
-		fmt.Fprintf(w, "  %7d %7d %8.1fM %6.1f  %s\n", p.PID, p.PPID, float64(p.RSS)/(1<<20), p.CPU, cmd)
-	}
+	return rss, cpu
 }

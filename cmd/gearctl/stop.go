@@ -34,7 +34,7 @@ func stopCommand() *cli.Command {
 // stopGear stops the gear and says what it did; the stop's warnings go to
 // stderr.
 func stopGear(cl call, now bool) error {
-	st, err := gear.Stop(cl.ctx, cl.g, now, newLogger(errWriter))
+	st, err := gear.Stop(cl.ctx, cl.g, now, newLogger(errWriter, "text"))
 	for _, w := range st.Warnings {
 		fmt.Fprintln(errWriter, "gearctl: warning: "+w)
 	}

@@ -1,38 +1,81 @@
-// Package relay owns copying a process's output a whole line at a time,
-// and the tail of its last lines that failure reports quote: the servers'
+// Package relay owns copying a process's output in runs of whole lines, and
+// the tail of its last lines that failure reports quote: the servers'
 // output and the cartridge hooks' go through the same code.
 package relay
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 	"strings"
 	"sync"
 )
 
-// MaxLine bounds one line; a longer one is passed on in pieces of MaxLine
-// bytes, each ended as a line of its own.
-const MaxLine = 64 << 10
+// MaxLine bounds one line: a longer one, or output without any line end,
+// is passed on in pieces of MaxLine bytes, each ended as a line of its
+// own, so that what a relay holds stays bounded.
+const MaxLine = 1 << 20
 
-// Lines reads r to its end or first error and calls emit with every line,
-// '\n' included: a last line without one gets it. emit must not keep the
-// slice, which the next read reuses.
-func Lines(r io.Reader, emit func(line []byte)) {
-	br := bufio.NewReaderSize(r, MaxLine)
+// chunkSize is what a relay reads at a time, and holds between long lines:
+// a pipe's default capacity.
+const chunkSize = 64 << 10
+
+// Chunks reads r to its end or first error and calls emit with runs of
+// whole lines, '\n' included, as many as each read brings: a line that
+// has not ended waits for its end, a last one without an end gets one.
+// Splitting output into lines costs the supervisor more than writing it;
+// only runs of lines keep a log's lines whole and unmixed. emit must not
+// keep the slice, which the next read reuses.
+func Chunks(r io.Reader, emit func(lines []byte)) {
+	buf := buffer(chunkSize, nil)
+	held := 0 // the start of a line that has not ended
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] != '\n' {
-				// A full slice: the append must not write into the
-				// reader's buffer, which holds the next bytes.
-				line = append(line[:len(line):len(line)], '\n')
+		if held == len(buf) {
+			if len(buf) < MaxLine {
+				buf = buffer(min(2*len(buf), MaxLine), buf[:held])
+			} else {
+				emit(append(buf[:held], '\n'))
+				held = 0
 			}
-			emit(line)
 		}
-		if err != nil && err != bufio.ErrBufferFull {
+		n, err := r.Read(buf[held:])
+		if i := bytes.LastIndexByte(buf[held:held+n], '\n'); i >= 0 {
+			end := held + i + 1
+			emit(buf[:end])
+			held = copy(buf, buf[end:held+n])
+			if len(buf) > chunkSize && held <= chunkSize {
+				// A long line is done: give its memory back.
+				buf = buffer(chunkSize, buf[:held])
+			}
+		} else {
+			held += n
+		}
+		if err != nil {
+			if held > 0 {
+				emit(append(buf[:held], '\n'))
+			}
 			return
 		}
 	}
+}
+
+// buffer is a buffer of size bytes that starts with from, with room for
+// one more byte: the line end a piece without one gets.
+func buffer(size int, from []byte) []byte {
+	b := make([]byte, size, size+1)
+	copy(b, from)
+	return b
+}
+
+// Lines is Chunks one line at a time, for output people watch line by
+// line (a hook's), where the cost of splitting does not matter.
+func Lines(r io.Reader, emit func(line []byte)) {
+	Chunks(r, func(b []byte) {
+		for len(b) > 0 {
+			i := bytes.IndexByte(b, '\n') + 1
+			emit(b[:i])
+			b = b[i:]
+		}
+	})
 }
 
 // TailLines is how many lines a Tail keeps: 40, because a server's own
@@ -49,18 +92,34 @@ type Tail struct {
 	buf []string
 }
 
-// Add keeps line, without its line end.
-func (t *Tail) Add(line []byte) {
-	s := strings.TrimRight(string(line), "\r\n")
-	if len(s) > maxTailLine {
-		s = strings.ToValidUTF8(s[:maxTailLine], "") + "…"
+// Add keeps the last TailLines of the lines in b, each without its line
+// end; the others are never copied.
+func (t *Tail) Add(b []byte) {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	from, end := 0, len(b)
+	for n := 0; n < TailLines; n++ {
+		i := bytes.LastIndexByte(b[:end], '\n')
+		if i < 0 {
+			break
+		}
+		if n == TailLines-1 {
+			from = i + 1
+			break
+		}
+		end = i
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.buf) == TailLines {
-		t.buf = append(t.buf[:0], t.buf[1:]...)
+	for _, line := range bytes.Split(b[from:], []byte("\n")) {
+		s := strings.TrimRight(string(line), "\r")
+		if len(s) > maxTailLine {
+			s = strings.ToValidUTF8(s[:maxTailLine], "") + "…"
+		}
+		if len(t.buf) == TailLines {
+			t.buf = append(t.buf[:0], t.buf[1:]...)
+		}
+		t.buf = append(t.buf, s)
 	}
-	t.buf = append(t.buf, s)
 }
 
 // Lines returns a copy of the kept lines, oldest first.
