@@ -36,7 +36,8 @@ func TestListGears(t *testing.T) {
 		t.Errorf("start --chdir .. in %s made a .gearctl there", static)
 	}
 	appC := appDir(t, nil)
-	c := h.start(tempDir(t), appC, "wsgiref", []string{"--name", "shop"}, "--chdir", appC)
+	// --name, a global flag, given after the verb as people type it.
+	c := h.start(tempDir(t), appC, "wsgiref", nil, "--name", "shop", "--chdir", appC)
 	nameA, nameB := filepath.Base(appA), filepath.Base(appB)
 
 	gears, names := h.list()
