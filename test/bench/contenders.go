@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -400,18 +401,27 @@ func freePort() (int, error) {
 }
 
 // freePorts is n distinct ports nobody listens on. Each is held until all
-// are picked: a port let go may be the kernel's next answer.
+// are picked. They are below Linux's ephemeral range (32768 and up): a
+// port from that range can be taken, between its pick and its bind, by the
+// client side of any connection, and with many gears probing their
+// servers there are many.
 func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports := make([]int, 0, n)
+	for range 100 * n {
+		if len(ports) == n {
+			return ports, nil
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12768)))
 		if err != nil {
-			return nil, err
+			continue // taken
 		}
 		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports, nil
+	if len(ports) == n {
+		return ports, nil
+	}
+	return nil, fmt.Errorf("no %d free ports found in 20000-32767", n)
 }
 
 // shellJoin quotes argv for supervisord's command=, which it splits like a
