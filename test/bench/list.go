@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// listWidth is how many gears of section f start or stop at a time: a
+// listWidth is how many gears of section g start or stop at a time: a
 // start mostly waits for Python to import, and one after the other 100 of
 // them would take most of a minute.
 const listWidth = 4
@@ -19,27 +19,27 @@ const (
 	listTargetGears = 100
 )
 
-// listLatency is section f: `gearctl list` over n gears, each with its own
+// listLatency is section g: `gearctl list` over n gears, each with its own
 // gearctl supervisor, against `supervisorctl status` of one supervisord
 // running the same n servers as its programs. One side after the other,
 // as in d: each is timed with only its own processes on the machine.
 func (b *bench) listLatency(ctx context.Context) []*table {
 	n := b.cfg.listGears
 	t := &table{
-		title: fmt.Sprintf("f. list latency, %d gears, %d samples each", n, 2*b.cfg.samples),
+		title: fmt.Sprintf("g. list latency, %d gears, %d samples each", n, 2*b.cfg.samples),
 		about: fmt.Sprintf("`gearctl list` over %d gears, each with its own gearctl supervisor and %s server, against\n"+
 			"`supervisorctl -c CONF status` of one supervisord running the same %d servers as its programs;\n"+
 			"one side after the other, each first seen to show all %d running; exec -> exit, after one unmeasured run.",
 			n, fleetServer, n, n),
 		cols: []string{"gearctl list", "supervisorctl status"},
 	}
-	progress("f. %d gears: gearctl list", n)
+	progress("g. %d gears: gearctl list", n)
 	list, err := b.timeGearctlList(ctx, n)
 	if err != nil {
 		t.note("gearctl list: %v", err)
 		return []*table{t}
 	}
-	progress("f. %d gears: supervisorctl status", n)
+	progress("g. %d gears: supervisorctl status", n)
 	status, err := b.timeSupervisorctlStatus(ctx, n)
 	if err != nil {
 		t.note("supervisorctl status: %v", err)

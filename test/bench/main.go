@@ -8,7 +8,7 @@
 // c. crash recovery: SIGKILL of the server's master → first 200 again
 // d. the supervisor's idle memory (RSS, PSS, private) and CPU, alone and for many gears
 // e. status latency
-// f. list latency: gearctl list over many gears against supervisorctl status
+// g. list latency: gearctl list over many gears against supervisorctl status
 //
 // It runs only on 127.0.0.1, on free ports, and stops and removes
 // everything it started, also on Ctrl-C.
@@ -36,7 +36,7 @@ type config struct {
 	samples   int           // sections b, c, e: samples per server and contender
 	idle      time.Duration // section d
 	gears     int           // section d: gears on one machine
-	listGears int           // section f: gears gearctl list shows
+	listGears int           // section g: gears gearctl list shows
 	clients   int           // section a: concurrent clients of the load
 	only      string        // sections to run
 	quick     bool
@@ -68,7 +68,7 @@ func main() {
 	flag.IntVar(&cfg.gears, "gears", 50, "gears on one machine, each with a gearctl supervisor, against one supervisord (d)")
 	flag.IntVar(&cfg.listGears, "list-gears", 100, "gears gearctl list shows, against the programs supervisorctl status shows (f)")
 	flag.IntVar(&cfg.clients, "clients", 4, "concurrent clients of the load (a)")
-	flag.StringVar(&cfg.only, "only", "abcdef", "sections to run")
+	flag.StringVar(&cfg.only, "only", "abcdeg", "sections to run")
 	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, 5 gears, 10 listed gears, unless given")
 	flag.Parse()
 	if cfg.quick {
@@ -117,7 +117,7 @@ func (b *bench) run(ctx context.Context) (string, error) {
 		{"b", b.startup},
 		{"c", b.recovery},
 		{"de", b.idleAndStatus},
-		{"f", b.listLatency},
+		{"g", b.listLatency},
 	}
 	var tables []*table
 	for _, s := range sections {
