@@ -107,7 +107,7 @@ func Stop(ctx context.Context, g control.Gear, now bool, log *slog.Logger) (Stop
 		return Stopped{}, &StillStopping{PID: rep.SupervisorPID, After: wait + KillGrace}
 	}
 	st := Stopped{Server: rep.Server, PID: rep.PID, Warnings: last.Warnings}
-	return st, portFree(ctx, rep.Listen)
+	return st, portFree(ctx, g, rep.Listen)
 }
 
 // stopOrphan stops a server left without its supervisor, if there is one.
@@ -122,7 +122,7 @@ func stopOrphan(g control.Gear, log *slog.Logger) (Stopped, error) {
 	case err != nil || pid == 0:
 		return Stopped{}, err
 	}
-	return Stopped{PID: pid, Orphan: true}, portFree(context.Background(), listen)
+	return Stopped{PID: pid, Orphan: true}, portFree(context.Background(), g, listen)
 }
 
 // portFreeWithin is how long a port may stay listened on after the last
@@ -131,8 +131,9 @@ const portFreeWithin = time.Second
 
 // portFree is a *PortHeld when something still listens on the gear's
 // address after its stop, so that a stop never says stopped while a next
-// start would fail on the port.
-func portFree(ctx context.Context, listen string) error {
+// start would fail on the port. A start that came in after the stop and
+// runs the gear again holds the port by right: that is no *PortHeld.
+func portFree(ctx context.Context, g control.Gear, listen string) error {
 	_, port, err := net.SplitHostPort(listen)
 	n, _ := strconv.Atoi(port)
 	if err != nil || n == 0 {
@@ -147,6 +148,9 @@ func portFree(ctx context.Context, listen string) error {
 		}
 		select {
 		case <-ctx.Done():
+			if g.Supervised() {
+				return nil // the stopped supervisor is gone: this one is new
+			}
 			who := "a process this user cannot see"
 			if len(pids) > 0 {
 				who = control.Describe(pids)
