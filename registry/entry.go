@@ -23,6 +23,9 @@ type Entry struct {
 	// Supervisor pins the supervisor process: a PID alone would be
 	// another process once reused.
 	Supervisor pidfile.Record `json:"supervisor"`
+	// State is the gear's as the supervisor last published it; nil
+	// before it first did.
+	State *State `json:"state,omitempty"`
 }
 
 // Found is an entry as the registry holds it now.

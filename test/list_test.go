@@ -197,9 +197,9 @@ func TestListGone(t *testing.T) {
 	}
 }
 
-// TestListHungSupervisor: a SIGSTOPped supervisor is listed as
-// unresponsive while the others are listed as they are: one hung
-// supervisor does not hold up the list.
+// TestListHungSupervisor: a SIGSTOPped supervisor's gear is listed as it
+// last published it, beside the others: one hung supervisor does not hold
+// up the list.
 func TestListHungSupervisor(t *testing.T) {
 	t.Parallel()
 	needServer(t, "wsgiref")
@@ -215,11 +215,11 @@ func TestListHungSupervisor(t *testing.T) {
 	if !eventually(waitLine, func() bool { p, ok := readProc(s.sup); return ok && p.state == 'T' }) {
 		t.Fatalf("supervisor pid %d not stopped after SIGSTOP", s.sup)
 	}
+	// list reads the state each supervisor published into the registry:
+	// it asks none, so a hung one neither delays it nor is missing from it.
 	gears, _ := h.list()
 	h.assertListed(gears, filepath.Base(app), "ready", a)
-	if g := gears[filepath.Base(hung)]; g.State != "unresponsive" || g.SupervisorPID != s.sup || !strings.Contains(g.Detail, "no answer") {
-		t.Errorf("the stopped supervisor's gear is listed as %+v; want unresponsive, supervisor %d, saying it did not answer", g, s.sup)
-	}
+	h.assertListed(gears, filepath.Base(hung), "ready", s)
 	if err := syscall.Kill(s.sup, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

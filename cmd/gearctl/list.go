@@ -101,7 +101,9 @@ const (
 // the list: a supervisor that runs answers in milliseconds.
 const askWithin = time.Second
 
-// survey asks every gear's supervisor for its status, all at once.
+// survey gives every gear's state: as its supervisor last published it in
+// the registry, else (one of an older gearctl, or one that has not
+// published yet) as it answers, all asked at once.
 func survey(ctx context.Context, entries []registry.Found) []listed {
 	gears := make([]listed, len(entries))
 	var wg sync.WaitGroup
@@ -130,6 +132,13 @@ func ask(ctx context.Context, f registry.Found) listed {
 			l.report(rep.Status)
 			l.Detail = "its supervisor is gone, the server it left runs on: gearctl status " + f.Name
 		}
+		return l
+	}
+	if st := f.State; st != nil {
+		// What the supervisor published at its last change of state; its
+		// pinned record says it still runs.
+		l.report(control.Status{Server: st.Server, PID: st.PID, Listen: st.Listen, Restarts: st.Restarts, StartedAt: st.StartedAt})
+		l.State = st.State
 		return l
 	}
 	st, err := g.Client().State(ctx)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/pidfile"
@@ -77,26 +78,33 @@ func registryErr(err error) error {
 	return exitWith(1, "%v", err)
 }
 
+// registration is this supervisor's entry in the registry; nil when the
+// gear runs unregistered.
+type registration struct {
+	reg     registry.Registry
+	e       registry.Entry
+	log     *slog.Logger
+	removed sync.Once
+}
+
 // register enters this supervisor, which holds g's lock, in the registry
-// as the gear of spec's application; the function it returns removes the
-// entry again, once however often it is called. A name another live gear
-// has, or a registry another user could have written, is bad input; a
-// registry that cannot be written (a read-only /run) leaves the gear
-// running unregistered, with a warning.
-func register(g control.Gear, spec control.Spec, log *slog.Logger) (unregister func(), err error) {
-	none := func() {}
+// as the gear of spec's application. A name another live gear has, or a
+// registry another user could have written, is bad input; a registry that
+// cannot be written (a read-only /run) leaves the gear running
+// unregistered, with a warning.
+func register(g control.Gear, spec control.Spec, log *slog.Logger) (*registration, error) {
 	// PID 1 has no start time to tell it from a later PID 1 (nor has its
 	// supervisor pidfile): a container's gear is the container.
 	if os.Getpid() == 1 {
-		return none, nil
+		return nil, nil
 	}
 	rec, err := pidfile.Lookup(os.Getpid())
 	if err != nil {
 		return nil, exitWith(1, "%v", err)
 	}
-	e := registry.Entry{Name: gearName(spec.Dir), Dir: g.Dir, AppDir: spec.Dir, LogDir: g.Logs(), Supervisor: rec}
-	reg := registry.Default()
-	err = reg.Register(e)
+	r := &registration{reg: registry.Default(), log: log,
+		e: registry.Entry{Name: gearName(spec.Dir), Dir: g.Dir, AppDir: spec.Dir, LogDir: g.Logs(), Supervisor: rec}}
+	err = r.reg.Register(r.e)
 	var taken *registry.TakenError
 	switch {
 	case errors.As(err, &taken):
@@ -105,21 +113,39 @@ func register(g control.Gear, spec control.Spec, log *slog.Logger) (unregister f
 		return nil, registryErr(err)
 	case err != nil:
 		log.Warn("{err}: this gear is not registered, gearctl list does not show it", "err", err)
-		return none, nil
+		return nil, nil
 	}
-	return sync.OnceFunc(func() {
-		if err := reg.Remove(e); err != nil {
-			log.Warn("{err}: the registry still has this gear, as gone", "err", err)
-		}
-	}), nil
+	return r, nil
 }
 
-// unregisterAtEnd is an OnChange that calls unregister once the gear is
-// stopped or failed, for good.
-func unregisterAtEnd(unregister func()) func(control.Status) {
-	return func(st control.Status) {
-		if st.State == control.Stopped || st.State == control.Failed {
-			unregister()
-		}
+// OnChange publishes each state of the gear in its entry, and removes the
+// entry once the gear is stopped or failed for good, while this
+// supervisor still holds the gear's lock: a stop that waits for it to
+// exit, and a start after that, find the registry as it will stay.
+func (r *registration) OnChange(st control.Status) {
+	if r == nil {
+		return
 	}
+	if st.State == control.Stopped || st.State == control.Failed {
+		r.remove()
+		return
+	}
+	err := r.reg.Publish(r.e, registry.State{State: string(st.State), Server: st.Server, PID: st.PID,
+		Listen: st.Listen, StartedAt: st.StartedAt, Restarts: st.Restarts, At: time.Now()})
+	if err != nil {
+		r.log.Warn("{err}: gearctl list shows this gear's state as it was", "err", err)
+	}
+}
+
+// remove takes the entry out of the registry, once however often it is
+// called.
+func (r *registration) remove() {
+	if r == nil {
+		return
+	}
+	r.removed.Do(func() {
+		if err := r.reg.Remove(r.e); err != nil {
+			r.log.Warn("{err}: the registry still has this gear, as gone", "err", err)
+		}
+	})
 }

@@ -87,12 +87,12 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return exitWith(1, "%v", err)
 	}
-	unregister, err := register(g, spec, log)
+	registered, err := register(g, spec, log)
 	if err != nil {
 		lock.Unlock()
 		return err
 	}
-	defer unregister()
+	defer registered.remove()
 	// Under the lock: a second run on a running gear must not deploy.
 	// Not in the background supervisor that start launches: there,
 	// deploying is the control actions' business, and a start must not
@@ -106,10 +106,7 @@ func runAction(c *cli.Context) error {
 		}
 	}
 	opt := control.Options{Logger: log, Output: out}
-	// The entry goes as the gear stops for good, while this supervisor
-	// still holds the gear's lock: a stop that waits for it to exit, and
-	// a start after that, find the registry as it will stay.
-	changes := []func(control.Status){notifier(log), unregisterAtEnd(unregister)}
+	changes := []func(control.Status){notifier(log), registered.OnChange}
 	if files := activation.Files(true); len(files) > 0 {
 		opt.Listener = files[0]
 	}
