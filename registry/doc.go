@@ -1,9 +1,10 @@
 // Package registry owns the host's registry of gears: one directory per
 // user in which every running supervisor has an entry — the gear's name,
 // its state, application and log directories, and the supervisor's
-// pidfile.Record — so that a gear can be found by its name or its
-// application directory from anywhere, and `gearctl list` can show them
-// all.
+// pidfile.Record, and the state the supervisor last published (Publish,
+// at each change of state) — so that a gear can be found by its name or
+// its application directory from anywhere, and `gearctl list` can show
+// them all without waking every supervisor.
 //
 // Where it is (Location): $GEARCTL_REGISTRY when set; /run/gearctl for
 // root; $XDG_RUNTIME_DIR/gearctl for other users; without
@@ -29,5 +30,7 @@
 //
 //	{"name":"hello","dir":"/srv/hello/.gearctl","app_dir":"/srv/hello",
 //	 "log_dir":"/srv/hello/.gearctl/logs",
-//	 "supervisor":{"PID":4240,"StartTime":1795773687210,"StartTicks":22012,"BootID":"0f3c…"}}
+//	 "supervisor":{"PID":4240,"StartTime":1795773687210,"StartTicks":22012,"BootID":"0f3c…"},
+//	 "state":{"state":"ready","server":"gunicorn","pid":4242,"listen":"127.0.0.1:8080",
+//	          "started_at":"2026-12-08T00:55:48Z","restarts":0,"at":"2026-12-08T00:55:48.75Z"}}
 package registry
