@@ -2,6 +2,7 @@ package control
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,8 +75,8 @@ func (l *LogFile) open() error {
 	return nil
 }
 
-// Write appends p, which holds whole lines, rotating first if p would take
-// the file past its size.
+// Write appends p, which holds whole lines, rotating between two lines
+// where p would take the file past its size.
 func (l *LogFile) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,14 +102,39 @@ func (l *LogFile) write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if l.size > 0 && l.size+int64(len(p)) > l.maxSize {
-		if err := l.rotate(); err != nil {
-			return 0, err
+	written := 0
+	for len(p) > 0 {
+		part := p
+		if l.size+int64(len(part)) > l.maxSize {
+			// A run of lines that does not fit: the whole lines that do,
+			// then the rest in the next file. A single line longer than
+			// the size goes whole into a file of its own.
+			i := 0
+			if room := l.maxSize - l.size; room > 0 {
+				i = bytes.LastIndexByte(p[:room], '\n') + 1
+			}
+			if i == 0 && l.size > 0 {
+				if err := l.rotate(); err != nil {
+					return written, err
+				}
+				continue
+			}
+			if i == 0 {
+				i = bytes.IndexByte(p, '\n') + 1
+			}
+			if i > 0 {
+				part = p[:i]
+			}
 		}
+		n, err := l.f.Write(part)
+		l.size += int64(n)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[len(part):]
 	}
-	n, err := l.f.Write(p)
-	l.size += int64(n)
-	return n, err
+	return written, nil
 }
 
 // unlinked tells whether the open file has lost its last name.

@@ -43,6 +43,9 @@ func TestRotationKeepsEveryLineWhole(t *testing.T) {
 	}
 	next := 0
 	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Size() > 64<<10 {
+			t.Errorf("%s holds %d bytes, over the log's size of 64 KiB", f, fi.Size())
+		}
 		fh, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)
@@ -65,6 +68,42 @@ func TestRotationKeepsEveryLineWhole(t *testing.T) {
 // lineN is the child's line number i, long enough to make rotations many.
 func lineN(i int) string {
 	return fmt.Sprintf("line %06d %s", i, strings.Repeat("x", 90))
+}
+
+// A run of lines larger than the room left is split between two lines, so
+// that no file grows past its size; a single line longer than the size
+// has a file of its own, whole.
+func TestRotationSplitsARunBetweenLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.log")
+	lf, err := OpenLogFile(path, 250, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&run, "%03d %s\n", i, strings.Repeat("r", 95)) // 100 bytes
+	}
+	long := strings.Repeat("L", 600) + "\n"
+	for _, p := range []string{run.String(), long, "tail\n"} {
+		if n, err := lf.Write([]byte(p)); err != nil || n != len(p) {
+			t.Fatalf("Write of %d bytes: %d, %v", len(p), n, err)
+		}
+	}
+	lf.Close()
+	var all strings.Builder
+	for _, f := range LogFiles(path) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 250 && string(data) != long {
+			t.Errorf("%s holds %d bytes, over 250, and is not the one long line", f, len(data))
+		}
+		all.Write(data)
+	}
+	if all.String() != run.String()+long+"tail\n" {
+		t.Errorf("the files hold %d bytes; want every line once, in order", all.Len())
+	}
 }
 
 func TestTailLinesReadsAcrossRotations(t *testing.T) {

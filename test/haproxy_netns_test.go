@@ -340,7 +340,7 @@ func (l *hpLab) runGear(app, sock string, n int) *hpGear {
 	ns, host := l.addHost(n)
 	g := &hpGear{name: "g" + strconv.Itoa(n), ns: ns, host: host, dir: tempDir(l.t), ip: l.ip}
 	g.gear = startGear(l.t, app, 0, []string{"VERSION=" + g.name},
-		l.ip, "netns", "exec", ns, gearctlBin, "--dir", g.dir, "run",
+		l.ip, "netns", "exec", ns, gearctlBin, "--dir", g.dir, "--name", g.name, "run",
 		"--host", host, "--port", strconv.Itoa(hpGearPort), "--server", "gunicorn",
 		"--haproxy", "unix:"+sock, "--haproxy-server", g.name)
 	return g

@@ -355,7 +355,7 @@ func (b *bench) sampleA(ctx context.Context, c contender) (latency, startup time
 	go func() { first <- firstAnswer(pctx, c.front, version) }()
 
 	dir := filepath.Join(b.tmp, "gear-"+c.backend)
-	args := []string{"--dir", dir, "run", "--host", "127.0.0.1", "--port", strconv.Itoa(c.port), "--server", "gunicorn"}
+	args := []string{"--dir", dir, "--name", "gear-" + c.backend, "run", "--host", "127.0.0.1", "--port", strconv.Itoa(c.port), "--server", "gunicorn"}
 	if c.haproxy {
 		args = append(args, "--haproxy", "unix:"+b.sock, "--haproxy-backend", c.backend, "--haproxy-server", "gear")
 	}
