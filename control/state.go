@@ -3,6 +3,7 @@ package control
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -107,4 +108,26 @@ type StateError struct {
 
 func (e *StateError) Error() string {
 	return fmt.Sprintf("cannot %s: gear is %s", e.Op, e.State)
+}
+
+// Latest holds the latest Status a supervisor published, for an OnChange
+// hook whose reader runs in another goroutine: a metrics scrape, run's
+// last line.
+type Latest struct {
+	mu sync.Mutex
+	st Status
+}
+
+// Set is an OnChange that keeps st.
+func (l *Latest) Set(st Status) {
+	l.mu.Lock()
+	l.st = st
+	l.mu.Unlock()
+}
+
+// Get is the latest status kept.
+func (l *Latest) Get() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st
 }

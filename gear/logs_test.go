@@ -6,31 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gearctl/gearctl/control"
 )
-
-// syncBuffer is a strings.Builder that Follow writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Follow starts at the end, writes whole lines only, and loses none when
 // the log is rotated under it: the old file is drained before the new one
@@ -46,9 +26,15 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 	fmt.Fprintln(log, "before follow")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	// Follow writes to a file, which the test reads while it does.
+	out, err := os.Create(filepath.Join(t.TempDir(), "followed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	followed := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
 	done := make(chan error, 1)
-	go func() { done <- Follow(ctx, g, &out) }()
+	go func() { done <- Follow(ctx, g, out) }()
 	time.Sleep(3 * followPoll) // Follow has opened the log and seeked to its end
 
 	var want strings.Builder
@@ -71,14 +57,14 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 	log.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for out.String() != want.String() && time.Now().Before(deadline) {
+	for followed() != want.String() && time.Now().Before(deadline) {
 		time.Sleep(followPoll)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != want.String() {
+	if got := followed(); got != want.String() {
 		t.Errorf("followed %d bytes, want %d: every line after the start exactly once\n got %q", len(got), want.Len(), got)
 	}
 }

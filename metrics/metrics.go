@@ -66,7 +66,7 @@ func New(cfg Config) *Metrics {
 			Buckets: probeBuckets,
 		}, []string{"probe", "result"}),
 	}
-	m.reg.MustRegister(m.status, m.probes, &processCollector{status: m.status.get, cpu: cpuCounter{}})
+	m.reg.MustRegister(m.status, m.probes, &processCollector{status: m.status.Get, cpu: cpuCounter{}})
 	for _, h := range m.ready {
 		m.reg.MustRegister(h)
 	}
@@ -80,7 +80,7 @@ func New(cfg Config) *Metrics {
 }
 
 // OnChange takes the gear's new status (control.Options.OnChange).
-func (m *Metrics) OnChange(st control.Status) { m.status.set(st) }
+func (m *Metrics) OnChange(st control.Status) { m.status.Set(st) }
 
 // Probed counts a probe (control.Observer).
 func (m *Metrics) Probed(kind control.ProbeKind, res control.Result, took time.Duration) {

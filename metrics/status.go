@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"slices"
-	"sync"
 
 	"github.com/gearctl/gearctl/control"
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,20 +35,7 @@ var (
 // statusCollector holds the latest status the supervisor published, and
 // makes the metrics of it at each scrape.
 type statusCollector struct {
-	mu sync.Mutex
-	st control.Status
-}
-
-func (c *statusCollector) set(st control.Status) {
-	c.mu.Lock()
-	c.st = st
-	c.mu.Unlock()
-}
-
-func (c *statusCollector) get() control.Status {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.st
+	control.Latest
 }
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -59,7 +45,7 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.get()
+	st := c.Get()
 	enum(ch, stateDesc, states, st.State)
 	gauge(ch, upDesc, one(st.PID != 0))
 	gauge(ch, readyDesc, one(st.State == control.Ready))

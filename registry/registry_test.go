@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gearctl/gearctl/internal/testenv"
 	"github.com/gearctl/gearctl/pidfile"
 )
 
@@ -332,11 +333,11 @@ func TestUntrusted(t *testing.T) {
 // refused.
 func TestForeignOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("giving files to another user needs root")
+		testenv.Need(t, "root", errors.New("giving files to another user needs root"))
 	}
 	u, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skip("no user nobody:", err)
+		testenv.Need(t, "the user nobody", err)
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	base := t.TempDir()

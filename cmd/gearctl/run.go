@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
@@ -127,8 +126,8 @@ func runAction(c *cli.Context) error {
 		opt.Handover = f.Handover
 		api.Balancer = f.Report
 	}
-	var last lastStatus
-	changes = append(changes, last.remember)
+	var last control.Latest
+	changes = append(changes, last.Set)
 	if ml != nil {
 		m := metrics.New(metrics.Config{Log: logFile(out), Balancer: api.Balancer})
 		changes = append(changes, m.OnChange)
@@ -141,7 +140,7 @@ func runAction(c *cli.Context) error {
 	err = g.Run(lock, spec, opt, api)
 	switch {
 	case err == nil:
-		last.logStopped(log, time.Since(began))
+		logStopped(log, last.Get(), time.Since(began))
 	case !c.Bool("log-to-terminal"):
 		// A background supervisor's last word belongs in the log that
 		// `gearctl logs` shows, not only in supervisor.out.
@@ -150,26 +149,9 @@ func runAction(c *cli.Context) error {
 	return failure(err)
 }
 
-// lastStatus keeps the latest status a supervisor published, for the line
-// run ends with.
-type lastStatus struct {
-	mu sync.Mutex
-	st control.Status
-}
-
-// remember is an OnChange that keeps each status.
-func (l *lastStatus) remember(st control.Status) {
-	l.mu.Lock()
-	l.st = st
-	l.mu.Unlock()
-}
-
 // logStopped is run's last line after a stop: what stopped, how, and how
 // long the gear ran.
-func (l *lastStatus) logStopped(log *slog.Logger, ran time.Duration) {
-	l.mu.Lock()
-	st := l.st
-	l.mu.Unlock()
+func logStopped(log *slog.Logger, st control.Status, ran time.Duration) {
 	ranFor := ran.Round(time.Second).String()
 	if e := st.LastExit; e != nil {
 		log.Info("stopped: {server} pid {pid} {exit}; the gear ran {ran}", "server", st.Server, "pid", e.PID, "exit", e.String(), "ran", ranFor)
