@@ -87,9 +87,16 @@ const TailLines = 40
 const maxTailLine = 500
 
 // Tail keeps the last TailLines lines. It is safe for concurrent use.
+// Add copies bytes into a ring of lines it reuses, and Lines makes
+// strings of them: a chatty server's runs are added by the thousand a
+// second and read only when something fails, so Add allocates nothing
+// once the ring is full.
 type Tail struct {
-	mu  sync.Mutex
-	buf []string
+	mu    sync.Mutex
+	ring  [TailLines][]byte // each line's first maxTailLine bytes
+	cut   [TailLines]bool   // whether the line was longer
+	next  int               // the slot of the next line
+	lines int               // how many slots hold a line
 }
 
 // Add keeps the last TailLines of the lines in b, each without its line
@@ -110,21 +117,32 @@ func (t *Tail) Add(b []byte) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, line := range bytes.Split(b[from:], []byte("\n")) {
-		s := strings.TrimRight(string(line), "\r")
-		if len(s) > maxTailLine {
-			s = strings.ToValidUTF8(s[:maxTailLine], "") + "…"
+	for b = b[from:]; ; {
+		line, rest, more := bytes.Cut(b, []byte("\n"))
+		line = bytes.TrimRight(line, "\r")
+		t.ring[t.next] = append(t.ring[t.next][:0], line[:min(len(line), maxTailLine)]...)
+		t.cut[t.next] = len(line) > maxTailLine
+		t.next = (t.next + 1) % TailLines
+		t.lines = min(t.lines+1, TailLines)
+		if !more {
+			return
 		}
-		if len(t.buf) == TailLines {
-			t.buf = append(t.buf[:0], t.buf[1:]...)
-		}
-		t.buf = append(t.buf, s)
+		b = rest
 	}
 }
 
-// Lines returns a copy of the kept lines, oldest first.
+// Lines returns the kept lines, oldest first, a long one cut with "…".
 func (t *Tail) Lines() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]string(nil), t.buf...)
+	lines := make([]string, 0, t.lines)
+	for i := range t.lines {
+		slot := (t.next - t.lines + i + TailLines) % TailLines
+		s := string(t.ring[slot])
+		if t.cut[slot] {
+			s = strings.ToValidUTF8(s, "") + "…"
+		}
+		lines = append(lines, s)
+	}
+	return lines
 }

@@ -2,7 +2,9 @@ package relay
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -107,5 +109,31 @@ func TestTail(t *testing.T) {
 	lines = tail.Lines()
 	if len(lines) != TailLines || lines[0] != strings.Repeat("y", 5) || lines[TailLines-1] != strings.Repeat("y", TailLines+4) {
 		t.Errorf("tail of %d lines, first %q; want the last %d", len(lines), lines[0], TailLines)
+	}
+}
+
+// The ring of kept lines wraps around in order over many small runs, and
+// a slot that held a long line keeps a short one later uncut.
+func TestTailRing(t *testing.T) {
+	var tail Tail
+	long := strings.Repeat("z", maxTailLine+1)
+	tail.Add([]byte(long + "\n"))
+	for i := range 3*TailLines + 7 {
+		tail.Add([]byte(fmt.Sprintf("%d\r\n%d\n", 2*i, 2*i+1)))
+	}
+	lines := tail.Lines()
+	if len(lines) != TailLines {
+		t.Fatalf("%d lines; want %d", len(lines), TailLines)
+	}
+	last := 2*(3*TailLines+7) - 1
+	for i, l := range lines {
+		if want := strconv.Itoa(last - TailLines + 1 + i); l != want {
+			t.Fatalf("line %d of the tail is %q; want %q (tail %q)", i, l, want, lines)
+		}
+	}
+	// Lines is a copy: adding more leaves it as it was.
+	tail.Add([]byte("more\n"))
+	if lines[TailLines-1] != strconv.Itoa(last) {
+		t.Errorf("an Add changed the lines returned before it")
 	}
 }

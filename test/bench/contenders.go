@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,12 +47,14 @@ type statuser interface {
 	status(ctx context.Context) error
 }
 
-// base is what every contender has: the bench, a directory and a port.
+// base is what every contender has: the bench, a directory, a port, and
+// the directory of the app its server runs (wsgi.py in it).
 type base struct {
 	b    *bench
 	name string
 	dir  string
 	port int
+	app  string
 }
 
 func (c *base) label() string { return c.name }
@@ -64,7 +67,7 @@ func (b *bench) newBase(name, tag string) (base, error) {
 		return base{}, err
 	}
 	port, err := freePort()
-	return base{b: b, name: name, dir: dir, port: port}, err
+	return base{b: b, name: name, dir: dir, port: port, app: b.app}, err
 }
 
 // --- gearctl ---
@@ -72,6 +75,7 @@ func (b *bench) newBase(name, tag string) (base, error) {
 // gearctlC is the subject: the gearctl binary built from this tree.
 type gearctlC struct {
 	base
+	env []string // added to the bench's environment: settings start has no flag for
 }
 
 func (b *bench) newGearctl(tag string) (*gearctlC, error) {
@@ -85,12 +89,12 @@ func (b *bench) newGearctl(tag string) (*gearctlC, error) {
 // its directory's: many gears of one application need names of their own.
 func (c *gearctlC) gearctl(ctx context.Context, args ...string) (string, error) {
 	argv := append([]string{c.b.gearctl, "--dir", filepath.Join(c.dir, "gear"), "--name", filepath.Base(c.dir)}, args...)
-	return c.b.procs.run(ctx, c.b.env, c.dir, argv...)
+	return c.b.procs.run(ctx, slices.Concat(c.b.env, c.env), c.dir, argv...)
 }
 
 func (c *gearctlC) start(ctx context.Context, srv string) error {
 	_, err := c.gearctl(ctx, "start", "--server", srv, "--host", "127.0.0.1", "--port", strconv.Itoa(c.port),
-		"--chdir", c.b.app, "--app", "wsgi.py", "--python", c.b.python,
+		"--chdir", c.app, "--app", "wsgi.py", "--python", c.b.python,
 		"--workers", strconv.Itoa(workers), "--threads", strconv.Itoa(threads),
 		"--stop-timeout", strconv.Itoa(stopTimeout)+"s")
 	return err
@@ -153,11 +157,11 @@ func (c *scriptC) script(ctx context.Context, action string, argv ...string) err
 }
 
 func (c *scriptC) start(ctx context.Context, srv string) error {
-	return c.script(ctx, "start", c.b.rawArgv(srv, c.port)...)
+	return c.script(ctx, "start", c.b.rawArgv(c.app, srv, c.port)...)
 }
 
 func (c *scriptC) restart(ctx context.Context, srv string) error {
-	return c.script(ctx, "restart", c.b.rawArgv(srv, c.port)...)
+	return c.script(ctx, "restart", c.b.rawArgv(c.app, srv, c.port)...)
 }
 
 func (c *scriptC) stop(ctx context.Context) error {
@@ -193,7 +197,7 @@ directory=%[4]s
 autorestart=true
 redirect_stderr=true
 stdout_logfile=%[1]s/%[2]s.log
-`
+%[5]s`
 )
 
 // supervisordC runs supervisord in the foreground, its child, with a
@@ -202,10 +206,11 @@ stdout_logfile=%[1]s/%[2]s.log
 // only the many gears of section d have, are app2, app3 …
 type supervisordC struct {
 	base
-	ports  []int // ports[0] is base.port
-	srv    string
-	pid    int
-	exited chan struct{}
+	ports   []int  // ports[0] is base.port
+	options string // more lines of each program's section
+	srv     string
+	pid     int
+	exited  chan struct{}
 }
 
 func (b *bench) newSupervisord(tag string) (*supervisordC, error) {
@@ -235,7 +240,7 @@ func (c *supervisordC) writeConf(srv string) error {
 		if i > 0 {
 			name = fmt.Sprintf("app%d", i+1)
 		}
-		text += fmt.Sprintf(supervisordProgram, c.dir, name, shellJoin(c.b.rawArgv(srv, port)), c.b.app)
+		text += fmt.Sprintf(supervisordProgram, c.dir, name, shellJoin(c.b.rawArgv(c.app, srv, port)), c.app, c.options)
 	}
 	return os.WriteFile(c.conf(), []byte(text), 0o600)
 }
@@ -354,7 +359,7 @@ func (c *directC) start(_ context.Context, srv string) error {
 		return err
 	}
 	defer log.Close()
-	argv := append(append([]string{}, c.wrap...), c.b.rawArgv(srv, c.port)...)
+	argv := append(append([]string{}, c.wrap...), c.b.rawArgv(c.app, srv, c.port)...)
 	cmd := c.b.procs.command(context.Background(), c.b.env, argv...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := c.b.procs.start(cmd); err != nil {

@@ -18,10 +18,10 @@ import (
 // the next server must be answered well within it.
 const requestTimeout = 5 * time.Second
 
-// get sends GET / on a new connection and returns the status and body.
+// get sends GET path on a new connection and returns the status and body.
 // It speaks HTTP/1.1 on a bare connection rather than through
 // net/http's client so that nothing is pooled or retried behind our back.
-func get(addr string, timeout time.Duration) (int, string, error) {
+func get(addr, path string, timeout time.Duration) (int, string, error) {
 	deadline := time.Now().Add(timeout)
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
@@ -29,7 +29,7 @@ func get(addr string, timeout time.Duration) (int, string, error) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(deadline)
-	if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addr); err != nil {
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addr); err != nil {
 		return 0, "", err
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -123,7 +123,7 @@ func startLoad(addr string, clients int) (stop func() loadStats) {
 			next := time.Now()
 			for i := 0; i < budget && ctx.Err() == nil; i++ {
 				t0 := time.Now()
-				code, _, err := get(addr, requestTimeout)
+				code, _, err := get(addr, "/", requestTimeout)
 				s.requests++
 				if kind := failure(code, err); kind != "" {
 					s.failed[kind]++
@@ -164,7 +164,7 @@ const pollInterval = time.Millisecond
 func waitAnswer(ctx context.Context, addr string, accept func(body string) bool) (time.Time, error) {
 	var last error
 	for {
-		code, body, err := get(addr, requestTimeout)
+		code, body, err := get(addr, "/", requestTimeout)
 		if err == nil && code == http.StatusOK && (accept == nil || accept(body)) {
 			return time.Now(), nil
 		}

@@ -18,9 +18,9 @@ func (b *bench) machine(ctx context.Context, took time.Duration) string {
 		kind = "quick run (-quick)"
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "gearctl benchmark, %s, %s in %s: -restarts %d -swaps %d -samples %d -idle %s -gears %d -list-gears %d -clients %d -only %s\n",
+	fmt.Fprintf(&sb, "gearctl benchmark, %s, %s in %s: -restarts %d -swaps %d -samples %d -idle %s -gears %d -list-gears %d -clients %d -lines %d -only %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), kind, took.Round(time.Second),
-		b.cfg.restarts, b.cfg.swaps, b.cfg.samples, b.cfg.idle, b.cfg.gears, b.cfg.listGears, b.cfg.clients, b.cfg.only)
+		b.cfg.restarts, b.cfg.swaps, b.cfg.samples, b.cfg.idle, b.cfg.gears, b.cfg.listGears, b.cfg.clients, b.cfg.lines, b.cfg.only)
 	fmt.Fprintf(&sb, "machine: %s, load average %s before, %s after\n",
 		host.Machine(), b.load, host.LoadAverage())
 	fmt.Fprintf(&sb, "versions: %s; %s built from %s; %s; uWSGI %s; %s (%s); supervisord %s; %s\n",

@@ -8,6 +8,7 @@
 // c. crash recovery: SIGKILL of the server's master → first 200 again
 // d. the supervisor's idle memory (RSS, PSS, private) and CPU, alone and for many gears
 // e. status latency
+// f. the log relay: a chatty worker's lines through gearctl, supervisord and into a file
 // g. list latency: gearctl list over many gears against supervisorctl status
 //
 // It runs only on 127.0.0.1, on free ports, and stops and removes
@@ -38,6 +39,7 @@ type config struct {
 	gears     int           // section d: gears on one machine
 	listGears int           // section g: gears gearctl list shows
 	clients   int           // section a: concurrent clients of the load
+	lines     int           // section f: lines the app writes a run
 	only      string        // sections to run
 	quick     bool
 }
@@ -68,20 +70,21 @@ func main() {
 	flag.IntVar(&cfg.gears, "gears", 50, "gears on one machine, each with a gearctl supervisor, against one supervisord (d)")
 	flag.IntVar(&cfg.listGears, "list-gears", 100, "gears gearctl list shows, against the programs supervisorctl status shows (f)")
 	flag.IntVar(&cfg.clients, "clients", 4, "concurrent clients of the load (a)")
-	flag.StringVar(&cfg.only, "only", "abcdeg", "sections to run")
-	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, 5 gears, 10 listed gears, unless given")
+	flag.IntVar(&cfg.lines, "lines", 1_000_000, "lines of 100 bytes the app writes a run (f)")
+	flag.StringVar(&cfg.only, "only", "abcdefg", "sections to run")
+	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 5 restarts, 3 swaps, 3 samples, 5 s idle, 5 gears, 100000 lines, 10 listed gears, unless given")
 	flag.Parse()
 	if cfg.quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, value := range map[string]string{"restarts": "5", "swaps": "3", "samples": "3", "idle": "5s", "gears": "5", "list-gears": "10"} {
+		for name, value := range map[string]string{"restarts": "5", "swaps": "3", "samples": "3", "idle": "5s", "gears": "5", "lines": "100000", "list-gears": "10"} {
 			if !set[name] {
 				flag.Set(name, value)
 			}
 		}
 	}
-	if cfg.gears < 1 || cfg.listGears < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -gears and -list-gears must be at least 1")
+	if cfg.gears < 1 || cfg.listGears < 1 || cfg.lines < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -gears, -list-gears and -lines must be at least 1")
 		os.Exit(2)
 	}
 
@@ -117,6 +120,7 @@ func (b *bench) run(ctx context.Context) (string, error) {
 		{"b", b.startup},
 		{"c", b.recovery},
 		{"de", b.idleAndStatus},
+		{"f", b.relay},
 		{"g", b.listLatency},
 	}
 	var tables []*table

@@ -35,10 +35,12 @@ const (
 	mebibytes
 )
 
-// missing marks a value that could not be measured; never, a wait that
+// missing marks a value that could not be measured; none, one that a
+// contender does not have (a process it does not run); never, a wait that
 // did not end (in milliseconds, for a duration).
 var (
 	missing = math.NaN()
+	none    = math.Inf(-1)
 	never   = time.Duration(math.MaxInt64)
 )
 
@@ -46,6 +48,8 @@ func (u unit) format(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "error"
+	case math.IsInf(v, -1):
+		return "-"
 	case math.IsInf(v, 1) || v >= ms(never):
 		return "never"
 	case u == count:
@@ -69,7 +73,7 @@ func (t *table) note(format string, args ...any) {
 // ratio is a / b for the ratio columns. 0/0 is "=": both did as well.
 func ratio(a, b float64) string {
 	switch {
-	case math.IsNaN(a) || math.IsNaN(b) || a >= ms(never) || b >= ms(never):
+	case math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, -1) || math.IsInf(b, -1) || a >= ms(never) || b >= ms(never):
 		return "-"
 	case a == 0 && b == 0:
 		return "="
