@@ -21,7 +21,7 @@ type output struct {
 
 	mu       sync.Mutex
 	sinkErr  error
-	watchers []watcher
+	watchers []*watcher
 	streams  sync.WaitGroup
 	tail     relay.Tail // every instance's, for a gear that fails as a whole
 }
@@ -115,12 +115,18 @@ type watcher struct {
 
 // watch returns a channel closed when a line holding text is read, from
 // now on.
-func (o *output) watch(text string) <-chan struct{} {
+// The returned stop ends the watch, a no-op once the line came: a watch
+// left behind would keep the relay from pacing its reads (relay.Paced).
+func (o *output) watch(text string) (seen <-chan struct{}, stop func()) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	w := watcher{text: text, seen: make(chan struct{})}
+	w := &watcher{text: text, seen: make(chan struct{})}
 	o.watchers = append(o.watchers, w)
-	return w.seen
+	return w.seen, func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.watchers = slices.DeleteFunc(o.watchers, func(x *watcher) bool { return x == w })
+	}
 }
 
 // watching tells whether someone waits for a line.
@@ -139,7 +145,7 @@ func (o *output) lines(b []byte) {
 	if len(o.watchers) == 0 {
 		return
 	}
-	o.watchers = slices.DeleteFunc(o.watchers, func(w watcher) bool {
+	o.watchers = slices.DeleteFunc(o.watchers, func(w *watcher) bool {
 		if bytes.Contains(b, []byte(w.text)) {
 			close(w.seen)
 			return true

@@ -16,7 +16,8 @@ import (
 func TestStreamRelaysAndWatches(t *testing.T) {
 	var sink syncBuffer
 	out := newOutput(&sink)
-	seen := out.watch("ready")
+	seen, stop := out.watch("ready")
+	defer stop() // a no-op once the line came
 	if !out.watching() {
 		t.Fatal("not watching with a watcher waiting")
 	}
@@ -52,5 +53,21 @@ func TestStreamRelaysAndWatches(t *testing.T) {
 	}
 	if got := st.lastLines(); len(got) != 3 || got[2] != "after" {
 		t.Errorf("last lines %q; want the three lines", got)
+	}
+}
+
+// A watch that ends without its line, as a start that timed out, is
+// removed: it would keep the relay's pauses off for the gear's life.
+func TestWatchStopped(t *testing.T) {
+	out := newOutput(&syncBuffer{})
+	_, stop := out.watch("never printed")
+	_, other := out.watch("also waited for")
+	stop()
+	if !out.watching() {
+		t.Fatal("stopping one watch ended the other")
+	}
+	other()
+	if out.watching() {
+		t.Error("watching after both watches were stopped")
 	}
 }

@@ -106,8 +106,9 @@ func (s *Supervisor) readyLine(spec Spec) func(context.Context) string {
 	if spec.ReadyLine == "" {
 		return func(context.Context) string { return "" }
 	}
-	seen := s.out.watch(spec.ReadyLine)
+	seen, stop := s.out.watch(spec.ReadyLine)
 	return func(ctx context.Context) string {
+		defer stop()
 		select {
 		case <-seen:
 			return ""
