@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gearctl/gearctl/server"
-
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/server"
 )
 
 // ErrNotRunning is a restart of a gear no supervisor runs: the caller

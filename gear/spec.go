@@ -3,9 +3,8 @@ package gear
 import (
 	"encoding/json"
 
-	"github.com/gearctl/gearctl/server"
-
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/server"
 )
 
 // Resolve checks settings and builds their Spec, on port instead of the

@@ -19,8 +19,8 @@ type Started struct {
 }
 
 // Start launches a background supervisor of spec — this executable's
-// `run`, handed spec in a file (control.Gear.Handoff), with the load
-// balancer flags runFlags — unless one runs, and waits until the gear is
+// `run`, handed spec in a file (control.Gear.Handoff), with its
+// supervisor flags runFlags — unless one runs, and waits until the gear is
 // ready, or failed and stopped again.
 func Start(ctx context.Context, g control.Gear, spec control.Spec, runFlags []string) (Started, error) {
 	if err := os.MkdirAll(g.Logs(), 0o700); err != nil {

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gearctl/gearctl/server"
-
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/pidfile"
+	"github.com/gearctl/gearctl/server"
 )
 
 // Health is what a status says of a gear, as LSB init scripts' exit

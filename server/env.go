@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gearctl/gearctl/internal/environ"
-
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/internal/environ"
 )
 
 const readyStatusForms = "LO-HI within 100-599, such as 200-499 or 200-399"

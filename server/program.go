@@ -7,9 +7,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/gearctl/gearctl/internal/environ"
-
 	"github.com/gearctl/gearctl/control"
+	"github.com/gearctl/gearctl/internal/environ"
 )
 
 // programServer runs app.py as a program: chosen when detection finds that

@@ -8,11 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gearctl/gearctl/server"
-
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
 	"github.com/gearctl/gearctl/pidfile"
+	"github.com/gearctl/gearctl/server"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )

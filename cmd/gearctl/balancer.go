@@ -13,9 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// balancerFlags register the gear with haproxy; they belong to the
-// supervisor, so a restart does not change them. --metrics, the other
-// supervisor flag, goes with them.
+// balancerFlags register the gear with haproxy (see supervisorFlags).
 func balancerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "haproxy", EnvVars: []string{"GEARCTL_HAPROXY"},
@@ -26,12 +24,10 @@ func balancerFlags() []cli.Flag {
 			Usage: "the gear's server name in the backend", DefaultText: "HOSTNAME-PORT"},
 		intFlag(cli.GenericFlag{Name: "agent-port", EnvVars: []string{"GEARCTL_AGENT_PORT"},
 			Usage: "answer haproxy's agent-check on this port of --host, such as 8081", DefaultText: "off"}, 0, acceptedPort),
-		metricsFlag(),
 	}
 }
 
-// balancerArgs passes the balancer flags, and --metrics, on to the
-// background supervisor.
+// balancerArgs passes the balancer flags on to the background supervisor.
 func balancerArgs(c *cli.Context) []string {
 	var args []string
 	for _, name := range []string{"haproxy", "haproxy-backend", "haproxy-server"} {
@@ -42,7 +38,7 @@ func balancerArgs(c *cli.Context) []string {
 	if p := c.Int("agent-port"); p != 0 {
 		args = append(args, "--agent-port", strconv.Itoa(p))
 	}
-	return append(args, metricsArgs(c)...)
+	return args
 }
 
 // checkBalancer refuses bad balancer flags for a gear on host. start and

@@ -4,10 +4,9 @@ import (
 	"context"
 	"io"
 
-	"github.com/gearctl/gearctl/server"
-
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
+	"github.com/gearctl/gearctl/server"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,15 +22,15 @@ type call struct {
 	over func(base *server.Settings) (server.Settings, error)
 	// given are the settings this command line gives, by flag name.
 	given []string
-	// balancer are the supervisor's own flags (load balancer, log
-	// format) for a background supervisor.
-	balancer []string
+	// supervisor are the supervisor's own flags, for a background
+	// supervisor.
+	supervisor []string
 }
 
 // newCall reads c for a verb on gear g.
 func newCall(c *cli.Context, g control.Gear) call {
 	return call{
-		ctx: c.Context, out: c.App.Writer, g: g, balancer: append(balancerArgs(c), logFormatArgs(c)...), given: givenSettings(c),
+		ctx: c.Context, out: c.App.Writer, g: g, supervisor: supervisorArgs(c), given: givenSettings(c),
 		over: func(base *server.Settings) (server.Settings, error) {
 			extra, err := extraArgs(c)
 			if err != nil {

@@ -22,7 +22,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "supervise the server in the foreground (container ENTRYPOINT, PID 1, systemd Type=notify)",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags: append(append(appFlags(), balancerFlags()...), logFormatFlag(),
+		Flags: append(append(appFlags(), supervisorFlags()...),
 			boolFlag(cli.GenericFlag{Name: "log-to-terminal", Usage: "server output to this terminal; off: to server.log in the log directory, rotated"}, true),
 			&cli.StringFlag{Name: "log-max-size", Value: "10M", EnvVars: []string{"GEARCTL_LOG_MAX_SIZE"},
 				Usage: "rotate server.log at this size (K, M, G suffixes)"},

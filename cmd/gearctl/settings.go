@@ -10,7 +10,6 @@ import (
 
 	"github.com/gearctl/gearctl/internal/environ"
 	"github.com/gearctl/gearctl/server"
-
 	"github.com/urfave/cli/v2"
 )
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gearctl/gearctl/server"
-
 	"github.com/urfave/cli/v2"
 )
 

@@ -6,7 +6,6 @@ import (
 	"syscall"
 
 	"github.com/gearctl/gearctl/server"
-
 	"github.com/urfave/cli/v2"
 )
 

@@ -6,10 +6,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/gearctl/gearctl/server"
-
 	"github.com/gearctl/gearctl/control"
 	"github.com/gearctl/gearctl/gear"
+	"github.com/gearctl/gearctl/server"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,7 +17,7 @@ func startCommand() *cli.Command {
 		Name:      "start",
 		Usage:     "start a background supervisor unless one runs, and wait until the application answers",
 		ArgsUsage: "[-- extra server arguments]",
-		Flags:     append(append(appFlags(), balancerFlags()...), logFormatFlag()),
+		Flags:     append(appFlags(), supervisorFlags()...),
 		Action: func(c *cli.Context) error {
 			g, err := gearDir(c)
 			if err != nil {
@@ -51,7 +50,7 @@ func launch(cl call, spec control.Spec, set server.Settings) error {
 	if err := os.MkdirAll(cl.g.Logs(), 0o700); err != nil {
 		return usageErrorf("--log-dir %s: %v; accepted: a directory this user can write", cl.g.Logs(), err)
 	}
-	st, err := gear.Start(cl.ctx, cl.g, spec, cl.balancer)
+	st, err := gear.Start(cl.ctx, cl.g, spec, cl.supervisor)
 	if err != nil {
 		return failure(err)
 	}
